@@ -88,6 +88,12 @@ func Install(keyPath, certPath string, p Pair) error {
 		return fmt.Errorf("certificate to install: %w", err)
 	}
 	f := pathsOf(keyPath, certPath)
+	// First finish an earlier install, so that the existing key (and the
+	// .pub, should it be needed) are a consistent pair again.
+	if _, err := Repair(keyPath, certPath); err != nil {
+		return err
+	}
+	hook("repaired")
 
 	var pub ssh.PublicKey
 	var keyPEM, pubLine []byte
@@ -126,10 +132,6 @@ func Install(keyPath, certPath string, p Pair) error {
 			ErrWrongKey, ssh.FingerprintSHA256(c.Key), ssh.FingerprintSHA256(pub))
 	}
 
-	if _, err := Repair(keyPath, certPath); err != nil {
-		return err
-	}
-	hook("repaired")
 	if err := install(f, keyPEM, pubLine, line(p.Certificate)); err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}

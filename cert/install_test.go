@@ -131,6 +131,25 @@ func TestInstall(t *testing.T) {
 	checkConsistent(t, keyPath, certPath, state{priv3, append(pubLine, '\n'), line3})
 }
 
+func TestInstallSeparateDirs(t *testing.T) {
+	ca := certtest.NewCA(t)
+	root := t.TempDir()
+	keyPath, certPath := filepath.Join(root, "keys", "key"), filepath.Join(root, "certs", "key-cert.pub")
+	priv, pub := certtest.NewKey(t)
+	line := hourCert(t, ca, pub)
+	must(t, Install(keyPath, certPath, Pair{PrivateKey: priv, Certificate: line}))
+	checkConsistent(t, keyPath, certPath, state{priv, ssh.MarshalAuthorizedKey(pub), line})
+	line2 := ca.Sign(t, pub, certtest.Options{KeyID: "2"})
+	must(t, os.WriteFile(certPath+stagedSuffix, line2, 0o644)) // an interrupted renewal
+	if !Pending(keyPath, certPath) {
+		t.Fatal("not Pending")
+	}
+	if changed, err := Repair(keyPath, certPath); !changed || err != nil {
+		t.Fatalf("Repair = %v, %v", changed, err)
+	}
+	checkConsistent(t, keyPath, certPath, state{priv, ssh.MarshalAuthorizedKey(pub), line2})
+}
+
 func TestInstallStagedSymlink(t *testing.T) {
 	ca := certtest.NewCA(t)
 	dir := t.TempDir()

@@ -1,3 +1,5 @@
+//go:build unix
+
 package cert
 
 import (
@@ -92,8 +94,12 @@ func killChild(t *testing.T, dir string, d time.Duration) (pending bool) {
 func installLoop(t *testing.T, dir string) {
 	keyPath, certPath := filepath.Join(dir, "key"), filepath.Join(dir, "key-cert.pub")
 	ca := certtest.NewCA(t)
+	ppid, deadline := os.Getppid(), time.Now().Add(time.Minute)
 	fmt.Print("R") // ready
 	for i := 0; ; i++ {
+		if os.Getppid() != ppid || time.Now().After(deadline) {
+			os.Exit(4) // orphaned or forgotten: never outlive the test
+		}
 		var p Pair
 		if i%2 == 0 {
 			priv, pub := certtest.NewKey(t)

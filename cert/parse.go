@@ -5,10 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
-	"os"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -112,14 +110,9 @@ func Load(path string) (*ssh.Certificate, error) {
 
 // readSmall reads a file of at most maxFile bytes.
 func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	data, err := readFile(path, maxFile+1)
 	if err != nil {
 		return nil, fileError(path, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
-	if err != nil {
-		return nil, err // *PathError names the path
 	}
 	if len(data) > maxFile {
 		return nil, fmt.Errorf("%s: %w", path, errTooLarge)

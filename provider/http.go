@@ -267,7 +267,7 @@ func (s *httpService) transportError(ctx context.Context, err error, secrets []s
 	)
 	switch {
 	case errors.As(err, &verr), errors.As(err, &uaerr), errors.As(err, &herr), errors.As(err, &cierr):
-		msg = fmt.Sprintf("TLS %v (ca_file adds trusted roots)", err)
+		msg = "TLS: " + strings.TrimPrefix(err.Error(), "tls: ") + " (ca_file adds trusted roots)"
 	case errors.As(err, &rherr):
 		msg = "TLS handshake failed: the server does not speak TLS"
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) ||

@@ -235,7 +235,7 @@ func (e *httpTestEnv) renew(t *testing.T, p httpTestPreset, prov Provider, timeo
 
 // httpTestCheckResult checks that res holds a user certificate for its key
 // (or for pub), for principal user, signed by ca.
-func httpTestCheckResult(t *testing.T, res *Result, pub []byte, user string, ca ssh.PublicKey) *ssh.Certificate {
+func httpTestCheckResult(t *testing.T, res *Result, pub []byte, user string, ca ssh.PublicKey, now time.Time) *ssh.Certificate {
 	t.Helper()
 	if res == nil {
 		t.Fatal("nil result")
@@ -258,7 +258,7 @@ func httpTestCheckResult(t *testing.T, res *Result, pub []byte, user string, ca 
 		t.Errorf("signed by %s, want %s", ssh.FingerprintSHA256(cert.SignatureKey), ssh.FingerprintSHA256(ca))
 	}
 	// The signature itself must verify.
-	checker := ssh.CertChecker{IsUserAuthority: func(a ssh.PublicKey) bool { return bytes.Equal(a.Marshal(), ca.Marshal()) }}
+	checker := ssh.CertChecker{Clock: func() time.Time { return now }, IsUserAuthority: func(a ssh.PublicKey) bool { return bytes.Equal(a.Marshal(), ca.Marshal()) }}
 	if err := checker.CheckCert(user, cert); err != nil {
 		t.Errorf("certificate does not verify: %v", err)
 	}

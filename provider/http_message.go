@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -32,6 +33,12 @@ func httpSecretForms(username, password, otp string) []string {
 		add(url.QueryEscape(s))
 		add(url.PathEscape(s))
 	}
+	// The forms as they look once invalid UTF-8 in them is repaired.
+	for _, f := range forms {
+		if v := strings.ToValidUTF8(f, "\uFFFD"); v != f {
+			forms = append(forms, v)
+		}
+	}
 	if password != "" {
 		basic := username + ":" + password + otp
 		add(base64.StdEncoding.EncodeToString([]byte(basic)))
@@ -41,31 +48,36 @@ func httpSecretForms(username, password, otp string) []string {
 	return forms
 }
 
-// httpScrub replaces every occurrence of the secrets. Longer forms go
-// first, so that "password+otp" is replaced whole.
-func httpScrub(s string, secrets []string) string {
-	// Simple insertion sort by length, descending; the list is short.
+const (
+	httpRedacted = "[redacted]"
+	httpWithheld = "[message withheld: it quoted a secret]"
+	// httpMarker stands for a removed secret while the message is cleaned,
+	// so that the final check can tell the placeholder from the text.
+	httpMarker = "\uE000"
+)
+
+// httpScrub replaces every occurrence of the secrets with repl. Longer forms
+// go first, so that "password+otp" is replaced whole.
+func httpScrub(s string, secrets []string, repl string) string {
 	sorted := append([]string(nil), secrets...)
-	for i := 1; i < len(sorted); i++ {
-		for j := i; j > 0 && len(sorted[j]) > len(sorted[j-1]); j-- {
-			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
-		}
-	}
+	sort.SliceStable(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
 	for _, sec := range sorted {
 		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
+			s = strings.ReplaceAll(s, sec, repl)
 		}
 	}
 	return s
 }
 
 // httpCleanMessage makes a service's words fit for the one stderr line:
-// secrets removed (first, on the whole text, so that cutting cannot leave a
-// piece of one), valid UTF-8, the first non-empty line only, no control or
-// formatting characters, at most httpMaxMessage runes.
+// secrets removed (first, on the whole raw text, so that neither cutting nor
+// repairing UTF-8 can leave a piece of one), valid UTF-8, the first
+// non-empty line only, no control or formatting characters, about
+// httpMaxMessage runes at most.
 func httpCleanMessage(msg string, secrets []string) string {
+	msg = httpScrub(msg, secrets, httpMarker)
 	msg = strings.ToValidUTF8(msg, "\uFFFD")
-	msg = httpScrub(msg, secrets)
+	msg = httpScrub(msg, secrets, httpMarker)
 	var line string
 	for l := range strings.SplitSeq(msg, "\n") {
 		if strings.TrimSpace(l) != "" {
@@ -94,14 +106,23 @@ func httpCleanMessage(msg string, secrets []string) string {
 			break
 		}
 		b.WriteRune(r)
-		n++
+		if string(r) == httpMarker {
+			n += len(httpRedacted)
+		} else {
+			n++
+		}
 	}
 	out := b.String()
-	// A cut or a collapsed space could in theory have rebuilt a secret.
-	if httpScrub(out, secrets) != out {
-		return "[message withheld: it quoted a secret]"
+	// Dropping a character or collapsing spaces could have rebuilt a
+	// secret from pieces the service sent.
+	for part := range strings.SplitSeq(out, httpMarker) {
+		for _, sec := range secrets {
+			if sec != "" && strings.Contains(part, sec) {
+				return httpWithheld
+			}
+		}
 	}
-	return out
+	return strings.ReplaceAll(out, httpMarker, httpRedacted)
 }
 
 var (

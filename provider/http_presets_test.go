@@ -19,7 +19,7 @@ func TestHTTPPresetsSuccess(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Renew: %v", err)
 			}
-			cert := httpTestCheckResult(t, res, pub, e.user, e.fake.CA.PublicKey())
+			cert := httpTestCheckResult(t, res, pub, e.user, e.fake.CA.PublicKey(), e.clock.Now())
 			if res.Installed {
 				t.Error("Installed set by an HTTP provider")
 			}
@@ -86,7 +86,7 @@ func TestHTTPPresetsModes(t *testing.T) {
 						}
 						// Signed by another CA: the provider cannot know
 						// (cert_authority is the engine's check).
-						httpTestCheckResult(t, res, pub, e.user, e.fake.OtherCAPublicKey())
+						httpTestCheckResult(t, res, pub, e.user, e.fake.OtherCAPublicKey(), e.clock.Now())
 						return
 					}
 					if res != nil {
@@ -250,7 +250,7 @@ func TestHTTPRealClock(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Renew: %v", err)
 	}
-	httpTestCheckResult(t, res, pub, e.user, e.fake.CA.PublicKey())
+	httpTestCheckResult(t, res, pub, e.user, e.fake.CA.PublicKey(), e.clock.Now())
 }
 
 func TestHTTPConnectionRefused(t *testing.T) {

@@ -241,7 +241,7 @@ func TestHTTPGenericFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	httpTestCheckResult(t, res, pub, "jdoe", ca.PublicKey())
+	httpTestCheckResult(t, res, pub, "jdoe", ca.PublicKey(), time.Now())
 	if e.secrets.passwords != 0 || e.secrets.otps != 0 {
 		t.Error("secrets asked for although no template uses them")
 	}
@@ -320,7 +320,11 @@ func TestHTTPCleanMessage(t *testing.T) {
 		{"code 123456 refused", "code [redacted] refused"},
 		{"hdr Basic " + base64.StdEncoding.EncodeToString([]byte(`jdoe:pa"ss123456`)), "hdr Basic [redacted]"},
 		{strings.Repeat("é", 300), strings.Repeat("é", httpMaxMessage) + "…"},
-		{strings.Repeat("x", 199) + `pa"ss`, strings.Repeat("x", 199) + "[redacted]"[:1] + "…"},
+		{strings.Repeat("x", 199) + `pa"ss`, strings.Repeat("x", 199) + "[redacted]"},
+		{strings.Repeat("x", 200) + `pa"ss`, strings.Repeat("x", 200) + "…"},
+		{"pa\u202e\"ss", httpWithheld},
+		{"bad\xffpa\"ss\xff", "bad\uFFFD[redacted]\uFFFD"},
+		{"a \uE000 b", "a [redacted] b"}, // a stray marker is shown as redacted: harmless
 	}
 	for _, c := range cases {
 		got := httpCleanMessage(c.in, secrets)
@@ -364,4 +368,36 @@ func TestLBNLFormatLifetime(t *testing.T) {
 	if _, err := NewLBNLMSM(HTTPConfig{Lifetime: -time.Hour}); !errors.Is(err, ErrConfig) {
 		t.Errorf("negative lifetime: %v", err)
 	}
+}
+
+// FuzzHTTPCleanMessage: whatever a service answers, the quoted message is
+// one line of valid UTF-8, bounded, and free of the secrets.
+func FuzzHTTPCleanMessage(f *testing.F) {
+	f.Add("Authentication failed. Failed login: jdoe\nPlease provide a proper credential", `pa"ss`, "123456")
+	f.Add(strings.Repeat("x", 199)+"hunter2", "hunter2", "000000")
+	f.Add("a\u202e\x1b[0mb\xff", "ab", "")
+	f.Add("pass pass", "pass pass", "1")
+	f.Add("0", "0", "a") // a secret inside the placeholder's letters
+	f.Fuzz(func(t *testing.T, msg, password, otp string) {
+		secrets := httpSecretForms("jdoe", password, otp)
+		got := httpCleanMessage(msg, secrets)
+		if !utf8.ValidString(got) || strings.ContainsAny(got, "\r\n\x00\x1b") {
+			t.Fatalf("not one clean line: %q", got)
+		}
+		if n := utf8.RuneCountInString(got); n > httpMaxMessage+len(httpRedacted) {
+			t.Fatalf("%d runes", n)
+		}
+		if got == httpWithheld {
+			return
+		}
+		// A secret may coincide with letters of the placeholder ("a");
+		// what matters is the text between placeholders.
+		for part := range strings.SplitSeq(got, httpRedacted) {
+			for _, s := range secrets {
+				if strings.Contains(part, s) {
+					t.Fatalf("%q quotes secret %q", got, s)
+				}
+			}
+		}
+	})
 }

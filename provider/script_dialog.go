@@ -108,7 +108,7 @@ var (
 	scriptRePasswordOTP = regexp.MustCompile(`(password|\bpin\b)\s*(\+|&|\bplus\b|\band\b|\bfollowed by\b)\s*(the\s+|your\s+|an?\s+)?(otp|totp|one[- ]?time|token|mfa|code)`)
 	scriptReOTP         = regexp.MustCompile(`one[- ]?time|\b(otp|totp|hotp|mfa|2fa)\b|\btoken\b|verification code|authenticat(or|ion) code|security code|\d[- ]digit code|\bcode\s*:$`)
 	scriptRePassword    = regexp.MustCompile(`password|\bpin\b|passphrase for (login|user|account)`)
-	scriptReUsername    = regexp.MustCompile(`user\s*name|\blogin\b|\buser\b|\buser\s*id\b|\baccount\b`)
+	scriptReUsername    = regexp.MustCompile(`user\s*name|\blogin\b|\buser\b|\buser\s*id\b`)
 	// A credential asked "again", "new" or "confirm"ed is a password change
 	// or a key passphrase being set: never answer it with the login secrets.
 	scriptReChange = regexp.MustCompile(`\b(new|again|confirm|retype|re-?enter|repeat|verify)\b`)
@@ -121,9 +121,12 @@ var (
 // question but is none of ours is scriptQuestion: the default dialog must
 // not guess an answer to it.
 func scriptClassify(line string) scriptKind {
-	t := strings.ToLower(strings.TrimSpace(procStripControl(line)))
+	t := strings.ToLower(strings.TrimSpace(procStripControl(procEscapeRE.ReplaceAllString(line, ""))))
 	if t == "" {
 		return scriptNone
+	}
+	if scriptReYesNo.MatchString(t) {
+		return scriptQuestion
 	}
 	if strings.HasSuffix(t, ":") {
 		switch {
@@ -142,9 +145,6 @@ func scriptClassify(line string) scriptKind {
 	}
 	switch t[len(t)-1] {
 	case '?', ']', '>':
-		return scriptQuestion
-	}
-	if scriptReYesNo.MatchString(t) {
 		return scriptQuestion
 	}
 	return scriptNone

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hpc-auth/hpc-auth/cert"
 	"github.com/hpc-auth/hpc-auth/internal/config"
 )
 
@@ -68,7 +69,7 @@ func runAiida(c *cli, args []string) int {
 }
 
 // errCantWrite classifies launcher failures with the key-writing ones (73).
-var errCantWrite = fmt.Errorf("cannot write")
+var errCantWrite = cert.ErrWrite
 
 // makeLauncher points launcher at target with a symbolic link, replacing
 // an older link atomically; it refuses to replace anything but a link.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hpc-auth/hpc-auth/cert"
-	"github.com/hpc-auth/hpc-auth/internal/config"
 	"github.com/hpc-auth/hpc-auth/internal/engine"
 )
 
@@ -141,5 +140,3 @@ func runToolInput(input, name string, args ...string) (string, error) {
 	}
 	return out.String(), nil
 }
-
-var _ = config.ErrConfig

@@ -90,6 +90,8 @@ func classify(err error, profile string, now time.Time) (code int, hint string) 
 		return exitTempFail, "the renewal ran out of time; try again, or raise timeout"
 	case errors.Is(err, cert.ErrWrite), errors.Is(err, engine.ErrStateDir):
 		return exitCantWrite, "check that the directory exists and is writable by you"
+	case errors.Is(err, cert.ErrAuthority), errors.Is(err, cert.ErrThreshold):
+		return exitConfig, "fix the config file (see the README)"
 	case errors.Is(err, cert.ErrKey):
 		return exitConfig, "the private key cannot be read: check key (an encrypted key needs its .pub beside it)"
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/hpc-auth/hpc-auth/cert"
 	"github.com/hpc-auth/hpc-auth/internal/config"
 	"github.com/hpc-auth/hpc-auth/internal/engine"
@@ -31,9 +29,9 @@ type profileStatus struct {
 	ValidBefore      *string    `json:"valid_before"`
 	RemainingSeconds *int64     `json:"remaining_seconds"`
 	NeedsRenewal     bool       `json:"needs_renewal"`
-	LastRenewal      *time.Time `json:"last_renewal"`
+	LastRenewal      *string    `json:"last_renewal"`
 	LastError        *string    `json:"last_error"`
-	RetryNotBefore   *time.Time `json:"retry_not_before"`
+	RetryNotBefore   *string    `json:"retry_not_before"`
 	RenewalsLast24h  int        `json:"renewals_last_24h"`
 
 	problem string // why the certificate is not usable, for the human output
@@ -131,13 +129,13 @@ func (c *cli) status(p *config.Profile, store state.Store, now time.Time) *profi
 	}
 	st, err := store.Load(p.Name)
 	if err == nil || st != nil {
-		s.LastRenewal = st.LastRenewal
+		s.LastRenewal = rfc3339(st.LastRenewal)
 		if st.LastError != "" {
 			e := oneLine(st.LastError)
 			s.LastError = &e
 		}
 		if st.RetryNotBefore != nil && now.Before(*st.RetryNotBefore) {
-			s.RetryNotBefore = st.RetryNotBefore
+			s.RetryNotBefore = rfc3339(st.RetryNotBefore)
 		}
 		s.RenewalsLast24h = st.RenewalsSince(now)
 	}
@@ -167,15 +165,22 @@ func (c *cli) printStatus(s *profileStatus, now time.Time) {
 	}
 	fmt.Fprintf(w, "state:        %s\n", verdict)
 	if s.LastRenewal != nil {
-		fmt.Fprintf(w, "last renewal: %s\n", s.LastRenewal.Local().Format(time.RFC3339))
+		fmt.Fprintf(w, "last renewal: %s\n", *s.LastRenewal)
 	}
 	fmt.Fprintf(w, "renewals:     %d in the last 24 h\n", s.RenewalsLast24h)
 	if s.LastError != nil {
 		fmt.Fprintf(w, "last error:   %s\n", *s.LastError)
 	}
 	if s.RetryNotBefore != nil {
-		fmt.Fprintf(w, "no retry before %s (after an authentication rejection; --force overrides)\n", s.RetryNotBefore.Local().Format(time.RFC3339))
+		fmt.Fprintf(w, "no retry before %s (after an authentication rejection; --force overrides)\n", *s.RetryNotBefore)
 	}
 }
 
-var _ = ssh.CertTimeInfinity
+// rfc3339 formats a state time for status, to the second, in UTC.
+func rfc3339(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC().Truncate(time.Second).Format(time.RFC3339)
+	return &v
+}

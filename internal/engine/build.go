@@ -60,3 +60,7 @@ func Build(p *config.Profile, stateDir string) (provider.Provider, error) {
 	}
 	return prov, nil
 }
+
+func dialogStep(d config.DialogStep) provider.DialogStep {
+	return provider.DialogStep{Expect: d.Expect, Send: d.Send, Optional: d.Optional, NoEnter: !d.Enter}
+}

@@ -59,9 +59,9 @@ type Outcome struct {
 type Action int
 
 const (
-	StillValid   Action = iota // fast path: nothing to do
-	RenewedByOther              // another process renewed while we waited
-	OtherRenewing               // a renewal is running and ours is still valid
+	StillValid     Action = iota // fast path: nothing to do
+	RenewedByOther               // another process renewed while we waited
+	OtherRenewing                // a renewal is running and ours is still valid
 	Renewed
 	GraceWarning // renewal failed; the current certificate has at least grace left
 )

@@ -181,9 +181,9 @@ func (s *Server) Close() {
 		return
 	}
 	s.closed = true
-	close(s.closing)
 	s.mu.Unlock()
 	_ = s.srv.Close()
+	close(s.closing)
 	<-s.served
 	s.active.Wait()
 }
@@ -250,6 +250,9 @@ func (s *Server) wrap(h func(w http.ResponseWriter, r *http.Request, mode Mode))
 			select {
 			case <-r.Context().Done():
 			case <-s.closing:
+				// Drop the connection without an answer, as a dying
+				// server does.
+				panic(http.ErrAbortHandler)
 			}
 			return
 		case ModeGarbage:

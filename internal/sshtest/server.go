@@ -171,7 +171,7 @@ func (s *Server) run(t testing.TB, port int) (stop func(), err error) {
 			return nil, fmt.Errorf("sshd exited early: %v", waitErr)
 		default:
 		}
-		err := s.probe(addr)
+		err := s.probe(addr, exited)
 		if err == nil {
 			return stop, nil
 		}
@@ -188,12 +188,22 @@ var errOurHostKey = errors.New("host key matched")
 
 // probe does an SSH handshake up to host-key verification, which proves the port is
 // served by *our* sshd and not by whoever grabbed the port in the meantime.
-func (s *Server) probe(addr string) error {
+// It gives up as soon as sshd exits (a port stolen by a silent listener would
+// otherwise hold the handshake until its deadline).
+func (s *Server) probe(addr string, exited <-chan struct{}) error {
 	conn, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-exited:
+		case <-done:
+		}
+		conn.Close()
+	}()
 	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
 	cfg := &ssh.ClientConfig{
 		User: s.User,
