@@ -343,7 +343,7 @@ func TestScriptClassify(t *testing.T) {
 		"Continue (yes/no)":                                               scriptQuestion,
 		"Proceed? ":                                                       scriptQuestion,
 		"Choose [1-3]":                                                    scriptQuestion,
-		"Select account:":                                                 scriptUsername,
+		"Select account:":                                                 scriptQuestion,
 		"Your favourite colour:":                                          scriptQuestion,
 		"Password is empty.":                                              scriptNone,
 		"OTP is not valid, OTP must contains only six digits.":            scriptNone,

@@ -9,6 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/hpc-auth/hpc-auth/internal/sshtest"
 )
 
 // e2eEnv is a private HOME with a test CA, a user key and a config whose
@@ -83,5 +87,42 @@ ssh-keygen -q -s "$CA" -I concurrent -n "$USER" -V -1m:+24h "$1.pub"
 	count, _ := os.ReadFile(filepath.Join(e.home, "count"))
 	if got := strings.Count(string(count), "renewal"); got != 1 {
 		t.Fatalf("%d renewals for 16 concurrent callers; want exactly 1", got)
+	}
+}
+
+// TestLoginWithRenewedKey is the whole story: the certificate is missing, a
+// command provider makes a fresh key and has it signed by the test CA,
+// hpc-auth checks and accepts it, and a real OpenSSH sshd on 127.0.0.1 that
+// trusts the CA lets ssh and sftp in with it.
+func TestLoginWithRenewedKey(t *testing.T) {
+	e := newE2E(t, `rm -f "$1" "$1.pub" "$1-cert.pub"
+ssh-keygen -q -t ed25519 -N '' -f "$1"
+ssh-keygen -q -s "$CA" -I e2e-login -n "$USER" -V -1m:+12h "$1.pub"
+`, "")
+	caPEM, err := os.ReadFile(e.ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := ssh.ParsePrivateKey(caPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := sshtest.Start(t, ca)
+	os.Remove(e.key)
+	os.Remove(e.key + ".pub")
+	cmd := exec.Command(hpcAuthBinary(t))
+	cmd.Env = e.env
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Fatalf("hpc-auth: %v, output %q", err, out)
+	}
+	fi, err := os.Stat(e.key)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key: %v %v", fi, err)
+	}
+	if out, err := srv.SSH(t, e.key, e.key+"-cert.pub", "echo", "logged-in"); err != nil || !strings.Contains(out, "logged-in") {
+		t.Fatalf("ssh with the renewed key: %v: %s", err, out)
+	}
+	if err := srv.SFTP(t, e.key, e.key+"-cert.pub"); err != nil {
+		t.Fatalf("sftp with the renewed key: %v", err)
 	}
 }

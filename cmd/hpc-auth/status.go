@@ -19,20 +19,20 @@ func statusCmd() *command {
 // profileStatus is one element of `status --json`; the field names are the
 // spec's.
 type profileStatus struct {
-	Profile          string     `json:"profile"`
-	Provider         string     `json:"provider"`
-	Key              string     `json:"key"`
-	Certificate      string     `json:"certificate"`
-	KeyID            *string    `json:"key_id"`
-	Principals       []string   `json:"principals"`
-	ValidAfter       *string    `json:"valid_after"`
-	ValidBefore      *string    `json:"valid_before"`
-	RemainingSeconds *int64     `json:"remaining_seconds"`
-	NeedsRenewal     bool       `json:"needs_renewal"`
-	LastRenewal      *string    `json:"last_renewal"`
-	LastError        *string    `json:"last_error"`
-	RetryNotBefore   *string    `json:"retry_not_before"`
-	RenewalsLast24h  int        `json:"renewals_last_24h"`
+	Profile          string   `json:"profile"`
+	Provider         string   `json:"provider"`
+	Key              string   `json:"key"`
+	Certificate      string   `json:"certificate"`
+	KeyID            *string  `json:"key_id"`
+	Principals       []string `json:"principals"`
+	ValidAfter       *string  `json:"valid_after"`
+	ValidBefore      *string  `json:"valid_before"`
+	RemainingSeconds *int64   `json:"remaining_seconds"`
+	NeedsRenewal     bool     `json:"needs_renewal"`
+	LastRenewal      *string  `json:"last_renewal"`
+	LastError        *string  `json:"last_error"`
+	RetryNotBefore   *string  `json:"retry_not_before"`
+	RenewalsLast24h  int      `json:"renewals_last_24h"`
 
 	problem string // why the certificate is not usable, for the human output
 }

@@ -259,8 +259,7 @@ func start(t testing.TB, secrets bool) []string {
 		ready <- line
 		_, _ = br.WriteTo(discard{}) // until the session's processes are gone
 	}()
-	t0 := time.Now()
-	defer func() { t.Logf("DEBUG start took %v", time.Since(t0)) }()
+	began := time.Now()
 	var line string
 	select {
 	case line = <-ready:
@@ -270,6 +269,9 @@ func start(t testing.TB, secrets bool) []string {
 	if len(f) != 4 || f[0] != "ready" {
 		s.stop()
 		t.Fatalf("keyringtest: the session did not start (got %q); its log:\n%s", line, s.log())
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Logf("keyringtest: the session took %v to start", took.Round(time.Millisecond))
 	}
 	s.busPID, s.keyringPID = parsePID(f[1]), parsePID(f[2])
 	t.Cleanup(s.stop)
@@ -301,8 +303,6 @@ func (s *session) log() string {
 
 // stop ends the session and makes sure nothing of it is left running.
 func (s *session) stop() {
-	t0 := time.Now()
-	defer func() { s.t.Logf("DEBUG stop took %v", time.Since(t0)) }()
 	s.stdin.Close()
 	select {
 	case <-s.exited:
@@ -322,7 +322,6 @@ func (s *session) stop() {
 		for alive(p.pid, p.comm) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		s.t.Logf("DEBUG %s gone after %v", p.comm, time.Since(t0))
 		if alive(p.pid, p.comm) {
 			syscall.Kill(p.pid, syscall.SIGKILL)
 			s.t.Errorf("keyringtest: %s (pid %d) outlived the session; killed it", p.comm, p.pid)

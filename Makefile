@@ -1,0 +1,27 @@
+# hpc-auth developer targets. `make test` is what CI runs (.ci/run).
+GO       ?= go
+FUZZTIME ?= 10s
+
+.PHONY: test build demo bench fuzz
+
+# Real sshd, gnome-keyring, pty: install-test-deps.sh makes sure they exist (a missing
+# component fails the tests, it is never skipped).
+test:
+	scripts/install-test-deps.sh
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+build:
+	$(GO) build -o bin/hpc-auth ./cmd/hpc-auth
+
+# Placeholder: the lead fills in cmd/hpc-auth-demo.
+demo:
+	$(GO) run ./cmd/hpc-auth-demo
+
+# Placeholder: scripts/bench-fastpath.sh (Go fast path vs the AiiDA-docs bash baseline).
+bench:
+	bash scripts/bench-fastpath.sh
+
+# Every FuzzXxx target in the repo, FUZZTIME each (go test -fuzz takes one target at a time).
+fuzz:
+	GO="$(GO)" FUZZTIME="$(FUZZTIME)" scripts/fuzz-all.sh
