@@ -3,6 +3,8 @@ package cert
 import (
 	"errors"
 	"io/fs"
+
+	"github.com/hpc-auth/hpc-auth/cert/quick"
 )
 
 // Sentinel errors. Functions wrap them with detail (a path, a time, a
@@ -42,7 +44,7 @@ var (
 	// fingerprint nor a readable public key file.
 	ErrAuthority = errors.New("invalid cert_authority")
 	// ErrThreshold: a min_validity that is neither a duration nor a percentage.
-	ErrThreshold = errors.New("invalid min_validity")
+	ErrThreshold = quick.ErrThreshold
 )
 
 // notExist is ErrMissing's type, so that ErrMissing can also answer to

@@ -1,6 +1,8 @@
 package cert
 
 import (
+	"github.com/hpc-auth/hpc-auth/cert/quick"
+
 	"bytes"
 	"encoding/pem"
 	"errors"
@@ -28,7 +30,7 @@ type Pair struct {
 // The suffix of staged files. Names are fixed, not random: the caller holds
 // the profile's lock, and fixed names let Pending find an interrupted
 // install with one lstat.
-const stagedSuffix = ".hpc-auth-new"
+const stagedSuffix = quick.StagedSuffix
 
 // files are the paths of one installed pair and of its staged replacements.
 type files struct {

@@ -1,6 +1,8 @@
 package cert
 
 import (
+	"github.com/hpc-auth/hpc-auth/cert/quick"
+
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,10 +16,9 @@ import (
 // the fast path can divert to the locked slow path, which calls Repair. It
 // costs one or two lstat calls.
 func Pending(keyPath, certPath string) bool {
-	f := pathsOf(keyPath, certPath)
 	// A staged .pub or key never exists without a staged certificate (see
 	// Install); the key is looked at too in case someone removed files by hand.
-	return exists(f.sCert) || exists(f.sKey)
+	return quick.Pending(keyPath, certPath)
 }
 
 func exists(path string) bool {

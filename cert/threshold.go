@@ -1,83 +1,25 @@
 package cert
 
 import (
-	"fmt"
-	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/hpc-auth/hpc-auth/cert/quick"
 )
 
 // Threshold is min_validity: how much validity a certificate must have left
-// before it is renewed, either as a fixed Duration or as a Percent of the
-// certificate's whole lifetime (so that one setting suits a centre issuing
-// 1-day certificates and one issuing 1-hour ones). At most one is set; the
-// zero Threshold means "valid at all".
-//
-// "0%" parses to the zero Threshold and prints as "0s": both mean the same.
-type Threshold struct {
-	Duration time.Duration
-	Percent  float64 // 0 < Percent <= 100 when set
-}
+// before it is renewed, as a fixed Duration or a Percent of the
+// certificate's whole lifetime. See package validity, which the fast path
+// shares.
+type Threshold = quick.Threshold
 
 // ParseThreshold parses a Go duration ("1h", "90s", "1h30m") or a
-// percentage ("25%", "12.5%"). Negative values, percentages above 100 and
-// the empty string are refused.
-func ParseThreshold(s string) (Threshold, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return Threshold{}, fmt.Errorf("%w: empty", ErrThreshold)
-	}
-	if num, ok := strings.CutSuffix(s, "%"); ok {
-		p, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-		if err != nil || math.IsNaN(p) || math.IsInf(p, 0) {
-			return Threshold{}, fmt.Errorf("%w: %q is not a percentage", ErrThreshold, s)
-		}
-		if p < 0 || p > 100 {
-			return Threshold{}, fmt.Errorf("%w: %q is not between 0%% and 100%%", ErrThreshold, s)
-		}
-		return Threshold{Percent: p}, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return Threshold{}, fmt.Errorf("%w: %q is neither a duration (like 1h30m) nor a percentage (like 25%%)", ErrThreshold, s)
-	}
-	if d < 0 {
-		return Threshold{}, fmt.Errorf("%w: %q is negative", ErrThreshold, s)
-	}
-	return Threshold{Duration: d}, nil
-}
+// percentage ("25%", "12.5%"); errors wrap ErrThreshold.
+func ParseThreshold(s string) (Threshold, error) { return quick.ParseThreshold(s) }
 
-// String formats t so that ParseThreshold reads it back: "1h30m", "25%".
-func (t Threshold) String() string {
-	if t.Percent != 0 {
-		return strconv.FormatFloat(t.Percent, 'f', -1, 64) + "%"
-	}
-	return shortDuration(t.Duration)
-}
-
-// shortDuration drops the zero units time.Duration.String adds: "1h" not "1h0m0s".
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
-}
-
-// For returns the margin t demands of c, as a duration. A percentage is of
-// the certificate's Lifetime; for a certificate without a bounded lifetime
-// (forever, or valid since the epoch) a percentage means 0: anything else
-// would either never or always ask for renewal.
-func (t Threshold) For(c *ssh.Certificate) time.Duration {
-	if t.Percent == 0 {
-		return t.Duration
-	}
-	l := WindowOf(c).Lifetime()
-	return time.Duration(float64(l) * t.Percent / 100)
+// Margin returns the margin t demands of c, as a duration (see
+// quick.Threshold.Of).
+func Margin(t Threshold, c *ssh.Certificate) time.Duration {
+	return t.Of(WindowOf(c).Lifetime())
 }

@@ -64,8 +64,8 @@ func TestThresholdFor(t *testing.T) {
 		{Threshold{Percent: 25}, epoch, 0},
 	}
 	for _, tt := range tests {
-		if got := tt.th.For(tt.c); got != tt.want {
-			t.Errorf("%v.For(%d..%d) = %v, want %v", tt.th, tt.c.ValidAfter, tt.c.ValidBefore, got, tt.want)
+		if got := Margin(tt.th, tt.c); got != tt.want {
+			t.Errorf("%vMargin(%d..%d) = %v, want %v", tt.th, tt.c.ValidAfter, tt.c.ValidBefore, got, tt.want)
 		}
 	}
 }
@@ -90,7 +90,7 @@ func FuzzParseThreshold(f *testing.F) {
 			t.Fatalf("round trip of %q via %q: %+v, %v", s, th.String(), back, err)
 		}
 		c := &ssh.Certificate{ValidAfter: 1, ValidBefore: ssh.CertTimeInfinity - 1}
-		if d := th.For(c); d < 0 {
+		if d := Margin(th, c); d < 0 {
 			t.Fatalf("negative margin %v", d)
 		}
 	})

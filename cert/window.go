@@ -6,14 +6,12 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/hpc-auth/hpc-auth/cert/quick"
 )
 
-// Skew is how far in the future a certificate's ValidAfter may lie and the
-// certificate still count as valid. A key service stamps ValidAfter with its
-// own clock; when ours is a little behind, a certificate issued a second ago
-// would otherwise look "not yet valid" and be refused or renewed at once,
-// although the cluster (whose clock is the service's) accepts it.
-const Skew = time.Minute
+// Skew: see quick.Skew.
+const Skew = quick.Skew
 
 // maxUnix is the last second of year 9999. Later timestamps cannot be
 // formatted as RFC 3339 and mean "never" in practice.
@@ -90,14 +88,14 @@ func Fresh(c *ssh.Certificate, now time.Time, min Threshold) error {
 	if err := w.check(now); err != nil {
 		return err
 	}
-	m := min.For(c)
+	m := Margin(min, c)
 	if left := w.Remaining(now); left < m {
 		want := min.String()
 		if min.Percent != 0 {
-			want += " of " + shortDuration(w.Lifetime()) + " = " + shortDuration(m.Truncate(time.Second))
+			want += " of " + quick.ShortDuration(w.Lifetime()) + " = " + quick.ShortDuration(m.Truncate(time.Second))
 		}
 		return fmt.Errorf("%w: %s left (until %s), less than min_validity %s",
-			ErrExpiring, shortDuration(left.Truncate(time.Second)), stamp(w.Before), want)
+			ErrExpiring, quick.ShortDuration(left.Truncate(time.Second)), stamp(w.Before), want)
 	}
 	return nil
 }

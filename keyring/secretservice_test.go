@@ -1,3 +1,5 @@
+//go:build unix
+
 package keyring
 
 // Integration tests against a real Secret Service (gnome-keyring on a private

@@ -43,7 +43,8 @@ type HTTPConfig struct {
 	PrivateKeyField string
 
 	// Client replaces the built-in client (tests). Nil: a client built from
-	// CAFile. Redirects are never followed either way.
+	// CAFile. Redirects are never followed either way; CAFile and the
+	// nersc preset's HTTP/1.1 are the given client's business.
 	Client *http.Client
 	// Now is the clock for the light expiry check (tests); nil -> time.Now.
 	Now func() time.Time

@@ -50,6 +50,8 @@ func procSignalGroup(pgid int, sig syscall.Signal) error {
 // that ignore SIGTERM, or that outlived a leader which did not).
 func procTerminate(pgid int, exited <-chan struct{}, grace time.Duration) {
 	_ = procSignalGroup(pgid, syscall.SIGTERM)
+	// A member stopped by SIGTTIN/SIGTSTP acts on SIGTERM only once continued.
+	_ = procSignalGroup(pgid, syscall.SIGCONT)
 	procWaitExited(exited, grace)
 	_ = procSignalGroup(pgid, syscall.SIGKILL)
 }

@@ -1,13 +1,12 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
-	"regexp"
-	"strings"
 	"time"
 
 	expect "github.com/Netflix/go-expect"
@@ -46,9 +45,6 @@ const (
 	// answer was being prepared (a fresh one-time code may take a while).
 	scriptRecheck = 20 * time.Millisecond
 )
-
-// scriptRejectRE finds the line of a failed run most worth quoting.
-var scriptRejectRE = regexp.MustCompile(`(?i)invalid|incorrect|wrong|denied|fail|authenticat|unauthori|reject|forbidden|locked|too many|not valid|expired|quota|limit|error`)
 
 type scriptProvider struct {
 	cfg     ScriptConfig
@@ -191,12 +187,16 @@ func (r *scriptRun) run(ctx context.Context, args []string) (*Result, error) {
 	}()
 	// At the deadline: hang up the terminal (which unblocks our reads and
 	// sends SIGHUP), then terminate the group.
+	watched := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		defer close(watched)
 		c.Close()
 		procTerminate(pid, exited, procGrace)
 	})
 	defer func() {
-		stop()
+		if !stop() {
+			<-watched // it ran: let it finish, nothing outlives Renew
+		}
 		// Whatever happened, nothing of the script's survives the run.
 		procTerminate(pid, exited, procGrace)
 		procWaitExited(exited, procGrace)
@@ -216,8 +216,8 @@ func (r *scriptRun) run(ctx context.Context, args []string) (*Result, error) {
 
 // read reads what the script writes until it has been quiet for d (or the
 // terminal closes), and records it.
-func (r *scriptRun) read(d time.Duration) (quiet bool, err error) {
-	chunk, err := r.c.Expect(expect.EOF, expect.PTSClosed, expect.WithTimeout(d))
+func (r *scriptRun) read(d time.Duration) error {
+	chunk, err := r.c.Expect(expect.EOF, expect.PTSClosed, scriptChunk, expect.WithTimeout(d))
 	now := time.Now()
 	if chunk != "" {
 		r.tr.output(chunk)
@@ -228,24 +228,47 @@ func (r *scriptRun) read(d time.Duration) (quiet bool, err error) {
 		r.lastOut = now
 	}
 	switch {
+	case err == nil && len(chunk) >= scriptChunkSize:
+		return nil // a full chunk of a script that keeps writing
 	case err == nil:
 		r.eof = true
-		return false, nil
+		return nil
 	case os.IsTimeout(err):
 		if chunk != "" {
 			r.lastOut = now.Add(-d) // the deadline was re-armed after each rune
 		}
-		return true, nil
+		return nil
 	}
-	return false, err
+	return err
 }
+
+// scriptChunkSize bounds what one read holds: go-expect buffers everything
+// it reads until a matcher matches, and a script that never stops writing
+// would never let the quiet-time matcher (the read timeout) fire.
+const scriptChunkSize = 4 << 10
+
+// scriptChunk ends a read once it holds scriptChunkSize bytes. An EOF that
+// ends a read therefore always comes with less.
+func scriptChunk(o *expect.ExpectOpts) error {
+	o.Matchers = append(o.Matchers, scriptChunkMatcher{})
+	return nil
+}
+
+type scriptChunkMatcher struct{}
+
+func (scriptChunkMatcher) Match(v any) bool {
+	b, ok := v.(*bytes.Buffer)
+	return ok && b.Len() >= scriptChunkSize
+}
+
+func (scriptChunkMatcher) Criteria() any { return scriptChunkSize }
 
 // converse answers prompts until the script closes the terminal.
 func (r *scriptRun) converse(ctx context.Context, pid int, exited <-chan struct{}) error {
 	r.lastOut = time.Now()
 	var exitedAt time.Time
 	for !r.eof {
-		_, err := r.read(r.p.cfg.Settle)
+		err := r.read(r.p.cfg.Settle)
 		if ctx.Err() != nil {
 			return r.timeout("waiting for a prompt")
 		}
@@ -300,7 +323,7 @@ func (r *scriptRun) converse(ctx context.Context, pid int, exited <-chan struct{
 		// The prompt must still be the last thing written: an answer is
 		// typed only to a script that waits for it.
 		before := len(r.pending)
-		if _, err := r.read(scriptRecheck); err != nil || r.eof || len(r.pending) != before {
+		if err := r.read(scriptRecheck); err != nil || r.eof || len(r.pending) != before {
 			if ctx.Err() != nil {
 				return r.timeout("waiting for a prompt")
 			}
@@ -402,74 +425,4 @@ func (r *scriptRun) send(act scriptAction, line, answer string) error {
 	r.pending = ""
 	r.lastOut = time.Now()
 	return nil
-}
-
-// outcome maps the script's exit.
-func (r *scriptRun) outcome(waitErr error) (*Result, error) {
-	if waitErr == nil {
-		r.log.Debug("script succeeded", "answers", r.answered)
-		return &Result{Installed: true}, nil
-	}
-	ex, _ := procExitOf(waitErr)
-	status := max(ex.code, 0)
-	line := r.failureLine()
-	if r.secret {
-		msg := line
-		if msg == "" {
-			msg = ex.String() + " after the credentials were sent"
-		} else if ex.signal != "" {
-			msg = ex.String() + ": " + msg
-		}
-		return nil, r.fail(ErrRejected, status, msg)
-	}
-	msg := ex.String() + " before any credential was sent"
-	if line != "" {
-		msg += ": " + line
-	}
-	return nil, r.fail(ErrConfig, status, msg)
-}
-
-// failureLine is the line of the whole output that best says why the run
-// failed: the last one that sounds like an error, else the last one.
-func (r *scriptRun) failureLine() string {
-	lines := procLines(r.tr.scrub(r.tr.buf.String()))
-	last := ""
-	for i := len(lines) - 1; i >= 0; i-- {
-		l := procClean(lines[i])
-		if l == "" || strings.HasPrefix(l, "[hpc-auth: ") || strings.HasPrefix(l, "# ") {
-			continue
-		}
-		if last == "" {
-			last = l
-		}
-		if scriptRejectRE.MatchString(l) {
-			return l
-		}
-	}
-	return last
-}
-
-// unexpected ends the run on a prompt we will not answer.
-func (r *scriptRun) unexpected(line, what string) error {
-	msg := what + ": " + r.tr.scrub(procClean(line))
-	if r.secret {
-		return r.fail(ErrRejected, 0, msg+" (after the credentials were sent)")
-	}
-	return r.fail(ErrConfig, 0, msg)
-}
-
-func (r *scriptRun) timeout(phase string) error {
-	msg := fmt.Sprintf("timed out after %s %s", procRound(time.Since(r.start)), phase)
-	if l := r.tr.scrub(procClean(procLastLine(r.pending))); l != "" {
-		msg += "; last output: " + l
-	} else if r.answered > 0 {
-		msg += fmt.Sprintf("; no output after %d answer(s)", r.answered)
-	} else {
-		msg += "; no output"
-	}
-	return r.fail(ErrUnavailable, 0, msg)
-}
-
-func (r *scriptRun) fail(sentinel error, status int, msg string) error {
-	return &ServiceError{Service: r.p.service, Status: status, Message: msg, Err: sentinel}
 }

@@ -174,15 +174,43 @@ func TestProcHelperProcess(t *testing.T) {
 // returns its result and everything it wrote to stdout and stderr.
 func procRunHelper(t *testing.T, job procJob) (procJobResult, string) {
 	t.Helper()
-	cmd, jobDir := procHelperCmd(t, &job)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	run := procStartHelper(t, job)
+	return run.result(t)
+}
+
+// procHelperRun is a helper process that may still be running: several
+// run at once whatever -parallel says, since they mostly wait.
+type procHelperRun struct {
+	job  procJob
+	out  bytes.Buffer
+	err  error
+	done chan struct{}
+}
+
+func procStartHelper(t *testing.T, job procJob) *procHelperRun {
+	t.Helper()
+	cmd, _ := procHelperCmd(t, &job)
+	r := &procHelperRun{job: job, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = &r.out, &r.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal
 	// cmd.Stdin nil: /dev/null
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("helper process: %v\n%s", err, out.String())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	return procReadResult(t, jobDir, job), out.String()
+	go func() {
+		r.err = cmd.Wait()
+		close(r.done)
+	}()
+	return r
+}
+
+func (r *procHelperRun) result(t *testing.T) (procJobResult, string) {
+	t.Helper()
+	<-r.done
+	if r.err != nil {
+		t.Fatalf("helper process: %v\n%s", r.err, r.out.String())
+	}
+	return procReadResult(t, r.job), r.out.String()
 }
 
 func procHelperCmd(t *testing.T, job *procJob) (*exec.Cmd, string) {
@@ -207,7 +235,7 @@ func procHelperCmd(t *testing.T, job *procJob) (*exec.Cmd, string) {
 	return cmd, dir
 }
 
-func procReadResult(t *testing.T, dir string, job procJob) procJobResult {
+func procReadResult(t *testing.T, job procJob) procJobResult {
 	t.Helper()
 	data, err := os.ReadFile(job.Result)
 	if err != nil {

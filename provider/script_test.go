@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -117,7 +118,7 @@ func TestScriptAgainstFakeCentres(t *testing.T) {
 			name:    "early exit",
 			command: func(p fakescripts.Paths) []string { return []string{p.EarlyExit} },
 			wantErr: "config",
-			wantMsg: "exit status 4 before any credential was sent: get_keys: reading /etc/centre/keys.conf: No such file or directory",
+			wantMsg: "(4: exited before any credential was sent: get_keys: reading /etc/centre/keys.conf: No such file or directory",
 		},
 		{
 			name:    "rejected code",
@@ -132,40 +133,55 @@ func TestScriptAgainstFakeCentres(t *testing.T) {
 			wantMsg: "cannot run",
 		},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			scriptRunCase(t, tc)
-		})
+	// Start every run first, then check each: the runs mostly wait, so
+	// they overlap whatever -parallel says.
+	runs := make([]*scriptCaseRun, len(cases))
+	for i, tc := range cases {
+		runs[i] = scriptStartCase(t, tc)
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { scriptCheckCase(t, tc, runs[i]) })
 	}
 }
 
-func scriptRunCase(t *testing.T, tc scriptCase) {
+type scriptCaseRun struct {
+	p                     fakescripts.Paths
+	key, cert, transcript string
+	run                   *procHelperRun
+}
+
+func scriptStartCase(t *testing.T, tc scriptCase) *scriptCaseRun {
 	dir := t.TempDir()
-	p := fakescripts.Install(t, filepath.Join(dir, "centre"), fakescripts.Options{})
+	r := &scriptCaseRun{p: fakescripts.Install(t, filepath.Join(dir, "centre"), fakescripts.Options{})}
 	home := filepath.Join(dir, "home")
 	if err := os.Mkdir(home, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	key := filepath.Join(home, "centre-key")
-	cert := key + "-cert.pub"
+	r.key = filepath.Join(home, "centre-key")
+	r.cert = r.key + "-cert.pub"
 	if tc.cert != nil {
-		cert = tc.cert(key)
+		r.cert = tc.cert(r.key)
 	}
-	transcript := filepath.Join(dir, "state", "profile.transcript")
-	job := procJob{
+	r.transcript = filepath.Join(dir, "state", "profile.transcript")
+	r.run = procStartHelper(t, procJob{
 		Kind: "script",
 		Script: ScriptConfig{
-			Command:    tc.command(p),
+			Command:    tc.command(r.p),
 			Dialog:     tc.dialog,
 			Settle:     50 * time.Millisecond,
-			Transcript: transcript,
+			Transcript: r.transcript,
 		},
-		Profile: "test", Username: p.Username, Key: key, Certificate: cert,
-		PasswordFile: p.PasswordFile, TOTPFile: p.TOTPFile, WrongPassword: tc.wrongPw,
+		Profile: "test", Username: r.p.Username, Key: r.key, Certificate: r.cert,
+		PasswordFile: r.p.PasswordFile, TOTPFile: r.p.TOTPFile, WrongPassword: tc.wrongPw,
 		Timeout: tc.timeout,
-	}
-	res, out := procRunHelper(t, job)
+	})
+	return r
+}
+
+func scriptCheckCase(t *testing.T, tc scriptCase, r *scriptCaseRun) {
+	res, out := r.run.result(t)
+	p, key, cert, transcript := r.p, r.key, r.cert, r.transcript
+	t.Logf("Renew: err=%q installed=%v", res.Err, res.Installed)
 	if res.OpenedTTY {
 		t.Fatal("the helper process has a terminal; the test proves nothing")
 	}
@@ -438,4 +454,20 @@ func FuzzClassifyPrompt(f *testing.F) {
 			t.Fatalf("default dialog answered %q as %v, classified %v", line, a.kind, k)
 		}
 	})
+}
+
+// A script that never stops writing never looks quiet; the deadline must
+// still end it (the console is closed under the read).
+func TestScriptChattyDeadline(t *testing.T) {
+	t.Parallel()
+	p, err := NewScript(ScriptConfig{Command: []string{"bash", "-c", `while :; do echo "Password: spam"; done`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err = p.Renew(ctx, &Request{Log: procLogger(nil)})
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "timed out after") {
+		t.Fatalf("%v, want ErrUnavailable: timed out", err)
+	}
 }

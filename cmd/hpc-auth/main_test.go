@@ -10,15 +10,19 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hpc-auth/hpc-auth/internal/cli"
 )
 
-// TestMain lets testscript run this test binary as hpc-auth (and as the
-// launcher names the scripts use, since the profile comes from argv[0]).
+// TestMain lets testscript run this test binary as hpc-auth, as the
+// launcher names the scripts use (the profile comes from argv[0]) and as
+// hpc-auth-engine, which hpc-auth execs beside itself.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"hpc-auth":       main,
-		"hpc-auth-daint": main,
-		"hpc-auth-other": main,
+		"hpc-auth":        main,
+		"hpc-auth-daint":  main,
+		"hpc-auth-other":  main,
+		"hpc-auth-engine": cli.Main,
 	})
 }
 

@@ -10,13 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/hpc-auth/hpc-auth/cert"
+	"github.com/hpc-auth/hpc-auth/cert/quick"
 )
 
 // ErrConfig classifies every configuration problem (exit 78).
@@ -75,10 +74,10 @@ func (c *Config) Names() []string {
 type Profile struct {
 	Name          string
 	Provider      string
-	Username      string
+	Username      string // empty: the login name (the engine looks it up)
 	Key           string
 	Certificate   string
-	MinValidity   cert.Threshold
+	MinValidity   quick.Threshold
 	Grace         time.Duration
 	Timeout       time.Duration
 	Cooldown      time.Duration
@@ -153,12 +152,42 @@ func ExpandHome(p, home string) string {
 	return p
 }
 
-func loginName(getenv func(string) string) string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
+
+// ErrNoProfile: no profile could be chosen.
+var ErrNoProfile = fmt.Errorf("%w: no profile chosen", ErrConfig)
+
+// Choose picks the profile, first match wins (the spec's section 2): the
+// --profile flag, the HPC_AUTH_PROFILE variable, the name the binary was run
+// as (hpc-auth-NAME, a launcher made for AiiDA, which passes no arguments),
+// default_profile, the only profile.
+func (c *Config) Choose(flag, env, argv0 string) (*Profile, error) {
+	name, from := flag, "--profile"
+	if name == "" {
+		name, from = env, "HPC_AUTH_PROFILE"
 	}
-	if u := getenv("USER"); u != "" {
-		return u
+	if name == "" {
+		base := filepath.Base(argv0)
+		if n, ok := strings.CutPrefix(base, "hpc-auth-"); ok && n != "" && n != "engine" {
+			name, from = n, "the launcher name "+base
+		}
 	}
-	return getenv("LOGNAME")
+	if name == "" && c.DefaultProfile != "" {
+		name, from = c.DefaultProfile, "default_profile"
+	}
+	if name == "" {
+		names := c.Names()
+		switch len(names) {
+		case 1:
+			return c.Profiles[names[0]], nil
+		case 0:
+			return nil, fmt.Errorf("%w: %s has no profiles", ErrNoProfile, c.Path)
+		default:
+			return nil, fmt.Errorf("%w: %s has %d profiles (%s) and no default_profile; choose one with -p NAME", ErrNoProfile, c.Path, len(names), strings.Join(names, ", "))
+		}
+	}
+	p, ok := c.Profiles[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: profile %q (from %s) is not in %s; profiles: %s", ErrNoProfile, name, from, c.Path, strings.Join(c.Names(), ", "))
+	}
+	return p, nil
 }

@@ -35,9 +35,6 @@ key = "~/.ssh/cscs-key"
 	if p.MaxPerDay != 5 {
 		t.Errorf("cscs-legacy preset max_per_day = %d, want 5", p.MaxPerDay)
 	}
-	if p.Username == "" {
-		t.Error("username must default to the login name")
-	}
 }
 
 func TestAllKeys(t *testing.T) {

@@ -8,11 +8,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/hpc-auth/hpc-auth/cert"
+	"github.com/hpc-auth/hpc-auth/cert/quick"
 )
 
 // rawConfig mirrors the file; values are strings where the file says
@@ -69,7 +70,19 @@ var Providers = map[string]int{
 	"lbnl-msm":    0,
 }
 
-var profileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+// validName: letters, digits, '.', '_' and '-', starting with a letter or
+// digit, so that hpc-auth-NAME is a plain file name and a plain sh word.
+func validName(s string) bool {
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case i > 0 && (r == '.' || r == '_' || r == '-'):
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
 
 // Parse parses and validates a config file's content. getenv supplies HOME
 // and the login name fallbacks.
@@ -80,9 +93,8 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 	if err := dec.Decode(&raw); err != nil {
 		return nil, decodeError(path, data, err)
 	}
-	lines := keyLines(data)
 	bad := func(key, format string, args ...any) error {
-		return &Error{Path: path, Line: lines[key], Key: key, Msg: fmt.Sprintf(format, args...)}
+		return &Error{Path: path, Line: keyLines(data)[key], Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
 	home := getenv("HOME")
 	if home == "" {
@@ -91,7 +103,7 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 	c := &Config{Path: path, DefaultProfile: raw.DefaultProfile, Profiles: map[string]*Profile{}}
 	for name, rp := range raw.Profiles {
 		k := "profiles." + name + "."
-		if !profileName.MatchString(name) {
+		if !validName(name) {
 			return nil, bad("profiles."+name, "profile names use letters, digits, '.', '_' and '-' and start with a letter or digit")
 		}
 		if rp == nil {
@@ -109,9 +121,6 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 			return nil, bad(k+"provider", "missing; one of script, command, http, cscs-legacy, nersc, lbnl-msm")
 		case !ok:
 			return nil, bad(k+"provider", "unknown provider %q; one of script, command, http, cscs-legacy, nersc, lbnl-msm", p.Provider)
-		}
-		if p.Username == "" {
-			p.Username = loginName(getenv)
 		}
 		if rp.Key == "" {
 			return nil, bad(k+"key", "missing: the path of the private key, e.g. \"~/.ssh/cscs-key\"")
@@ -131,7 +140,7 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 		if rp.MinValidity != nil {
 			mv = *rp.MinValidity
 		}
-		th, err := cert.ParseThreshold(mv)
+		th, err := quick.ParseThreshold(mv)
 		if err != nil {
 			return nil, bad(k+"min_validity", "%q is not a duration (\"1h\") or a percentage (\"25%%\")", mv)
 		}
@@ -250,16 +259,22 @@ func decodeError(path string, data []byte, err error) error {
 	return &Error{Path: path, Msg: err.Error()}
 }
 
-var (
-	tableRe = regexp.MustCompile(`^\s*\[\s*([^\[\]]+?)\s*\]`)
-	arrayRe = regexp.MustCompile(`^\s*\[\[\s*([^\[\]]+?)\s*\]\]`)
-	keyRe   = regexp.MustCompile(`^\s*([A-Za-z0-9_.\-"' ]+?)\s*=`)
-)
+// The line scanner's patterns, compiled only when an error needs a line
+// number: the fast path parses the config on every run.
+var lineRes = sync.OnceValue(func() [3]*regexp.Regexp {
+	return [3]*regexp.Regexp{
+		regexp.MustCompile(`^\s*\[\s*([^\[\]]+?)\s*\]`),
+		regexp.MustCompile(`^\s*\[\[\s*([^\[\]]+?)\s*\]\]`),
+		regexp.MustCompile(`^\s*([A-Za-z0-9_.\-"' ]+?)\s*=`),
+	}
+})
 
 // keyLines maps dotted keys (array tables indexed: profiles.x.dialog.0.expect)
 // to the line they are set on. It is a line scanner, not a TOML parser: the
 // file has already been parsed; this only finds where a key stands.
 func keyLines(data []byte) map[string]int {
+	res := lineRes()
+	tableRe, arrayRe, keyRe := res[0], res[1], res[2]
 	lines := map[string]int{}
 	prefix := ""
 	counts := map[string]int{}

@@ -21,7 +21,7 @@ func Build(p *config.Profile, stateDir string) (provider.Provider, error) {
 	h := provider.HTTPConfig{
 		URL:              p.URL,
 		CAFile:           p.CAFile,
-		Username:         p.Username,
+		Username:         Username(p),
 		Lifetime:         p.Lifetime,
 		Request:          p.Request,
 		CertificateField: p.CertificateField,

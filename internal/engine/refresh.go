@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -180,7 +181,7 @@ func (e *Engine) renewLocked(ctx context.Context, p *config.Profile, min cert.Th
 	}
 	req := &provider.Request{
 		Profile:     p.Name,
-		Username:    p.Username,
+		Username:    Username(p),
 		Key:         p.Key,
 		Certificate: p.Certificate,
 		Secrets:     e.secretsFor(p),
@@ -278,4 +279,20 @@ func (e *Engine) install(p *config.Profile, res *provider.Result) (*ssh.Certific
 		return nil, err
 	}
 	return c, nil
+}
+
+// Username is the profile's username, by default the login name. It is
+// looked up here, at renewal, not when the config is read: the fast path
+// must not pay for a passwd lookup.
+func Username(p *config.Profile) string {
+	if p.Username != "" {
+		return p.Username
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return os.Getenv("LOGNAME")
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package keyringtest runs a real, private Secret Service for tests:
 // a D-Bus session bus (dbus-run-session) with gnome-keyring-daemon on it,
 // in a temporary HOME and XDG_RUNTIME_DIR, torn down with the test.

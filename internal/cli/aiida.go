@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/hpc-auth/hpc-auth/cert"
 	"github.com/hpc-auth/hpc-auth/internal/config"
+	"github.com/hpc-auth/hpc-auth/internal/engine"
+	"github.com/hpc-auth/hpc-auth/internal/fastpath"
 )
 
 func aiidaCmd() *command {
@@ -44,8 +46,14 @@ func runAiida(c *cli, args []string) int {
 	if err == nil {
 		self, err = filepath.EvalSymlinks(self)
 	}
+	if err == nil && filepath.Base(self) == fastpath.EngineName {
+		// The launcher must point at hpc-auth, whose fast path it needs,
+		// not at the engine.
+		self = filepath.Join(filepath.Dir(self), "hpc-auth")
+		_, err = os.Stat(self)
+	}
 	if err != nil {
-		return c.fail(p.Name, fmt.Errorf("cannot find this binary's path: %w", err))
+		return c.fail(p.Name, fmt.Errorf("cannot find the hpc-auth binary: %w", err))
 	}
 	launcher := filepath.Join(launchDir, "hpc-auth-"+p.Name)
 	if err := makeLauncher(launcher, self); err != nil {
@@ -64,7 +72,7 @@ func runAiida(c *cli, args []string) int {
 	fmt.Fprintf(w, "  Type of async backend to use:                    asyncssh\n")
 	fmt.Fprintf(w, "\nOr non-interactively:\n  verdi computer configure core.ssh_async COMPUTER --non-interactive --authentication-script %s\n", launcher)
 	fmt.Fprintf(w, "\nIn ~/.ssh/config (replace HOST with the cluster's login node):\n")
-	fmt.Fprintf(w, "  Host HOST\n    User %s\n    IdentityFile %s\n    CertificateFile %s\n    IdentitiesOnly yes\n", p.Username, p.Key, p.Certificate)
+	fmt.Fprintf(w, "  Host HOST\n    User %s\n    IdentityFile %s\n    CertificateFile %s\n    IdentitiesOnly yes\n", engine.Username(p), p.Key, p.Certificate)
 	return exitOK
 }
 

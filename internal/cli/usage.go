@@ -1,4 +1,4 @@
-package main
+package cli
 
 const usage = `hpc-auth keeps short-lived SSH certificates for HPC clusters fresh.
 

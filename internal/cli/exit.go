@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -60,7 +60,7 @@ func classify(err error, profile string, now time.Time) (code int, hint string) 
 		return exitTempFail, fmt.Sprintf("next renewal allowed at %s; raise max_per_day only if the centre allows it", when(def.NotBefore, now))
 	case errors.Is(err, lock.ErrTimeout):
 		return exitTempFail, "another renewal holds the lock; try again later, or raise timeout"
-	case errors.As(err, &cfgE), errors.Is(err, config.ErrConfig), errors.Is(err, errNoProfile):
+	case errors.As(err, &cfgE), errors.Is(err, config.ErrConfig):
 		return exitConfig, "fix the config file (see the README)"
 	case errors.Is(err, config.ErrNoConfig):
 		return exitConfig, "create it (see the README's quick start) or point --config / HPC_AUTH_CONFIG at it"

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/hpc-auth/hpc-auth/internal/config"
@@ -211,41 +209,9 @@ func (c *cli) loadConfig() (*config.Config, error) {
 	return config.Load(path)
 }
 
-// errNoProfile: no profile could be chosen.
-var errNoProfile = errors.New("no profile chosen")
-
-// chooseProfile applies the spec's order: --profile, HPC_AUTH_PROFILE, the
-// name we were invoked as (hpc-auth-NAME), default_profile, the only profile.
+// chooseProfile applies the spec's order (see config.Choose).
 func (c *cli) chooseProfile(cfg *config.Config) (*config.Profile, error) {
-	name, from := c.profile, "--profile"
-	if name == "" {
-		name, from = c.getenv("HPC_AUTH_PROFILE"), "HPC_AUTH_PROFILE"
-	}
-	if name == "" {
-		base := filepath.Base(c.argv0)
-		if n, ok := strings.CutPrefix(base, "hpc-auth-"); ok && n != "" {
-			name, from = n, "the launcher name "+base
-		}
-	}
-	if name == "" && cfg.DefaultProfile != "" {
-		name, from = cfg.DefaultProfile, "default_profile"
-	}
-	if name == "" {
-		names := cfg.Names()
-		switch len(names) {
-		case 1:
-			return cfg.Profiles[names[0]], nil
-		case 0:
-			return nil, fmt.Errorf("%w: %s has no profiles", errNoProfile, cfg.Path)
-		default:
-			return nil, fmt.Errorf("%w: %s has %d profiles (%s) and no default_profile; choose one with -p NAME", errNoProfile, cfg.Path, len(names), strings.Join(names, ", "))
-		}
-	}
-	p, ok := cfg.Profiles[name]
-	if !ok {
-		return nil, fmt.Errorf("%w: profile %q (from %s) is not in %s; profiles: %s", errNoProfile, name, from, cfg.Path, strings.Join(cfg.Names(), ", "))
-	}
-	return p, nil
+	return cfg.Choose(c.profile, c.getenv("HPC_AUTH_PROFILE"), c.argv0)
 }
 
 // profiles returns the profiles a command acts on: all of them with --all,
@@ -263,7 +229,7 @@ func (c *cli) profiles(cfg *config.Config, all bool) ([]*config.Profile, error) 
 		ps = append(ps, cfg.Profiles[n])
 	}
 	if len(ps) == 0 {
-		return nil, fmt.Errorf("%w: %s has no profiles", errNoProfile, cfg.Path)
+		return nil, fmt.Errorf("%w: %s has no profiles", config.ErrNoProfile, cfg.Path)
 	}
 	return ps, nil
 }
