@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: test build demo bench fuzz
+.PHONY: test build install demo bench fuzz
 
 # Real sshd, gnome-keyring, pty: install-test-deps.sh makes sure they exist (a missing
 # component fails the tests, it is never skipped).
@@ -11,8 +11,16 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+# Two binaries, installed side by side: hpc-auth answers the fast path and
+# execs hpc-auth-engine for the rest. CGO off: static binaries start faster.
 build:
-	$(GO) build -o bin/hpc-auth ./cmd/hpc-auth
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hpc-auth ./cmd/hpc-auth
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hpc-auth-engine ./cmd/hpc-auth-engine
+
+PREFIX ?= $(HOME)/.local
+install: build
+	install -d $(PREFIX)/bin
+	install -m 0755 bin/hpc-auth bin/hpc-auth-engine $(PREFIX)/bin/
 
 # Placeholder: the lead fills in cmd/hpc-auth-demo.
 demo:

@@ -20,7 +20,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/hpc-auth-bench.XXXXXX")
 chmod 700 "$work"
 trap 'rm -rf "$work"' EXIT
 
-go build -trimpath -o "$work/hpc-auth" ./cmd/hpc-auth
+CGO_ENABLED=0 go build -trimpath -o "$work/hpc-auth" ./cmd/hpc-auth
+CGO_ENABLED=0 go build -trimpath -o "$work/hpc-auth-engine" ./cmd/hpc-auth-engine
 mkdir -p "$work/noop"
 printf 'package main\n\nfunc main() {}\n' > "$work/noop/main.go"
 (cd "$work/noop" && printf 'module noop\n\ngo 1.26\n' > go.mod && go build -trimpath -o "$work/noop-go" .)

@@ -17,6 +17,7 @@ import (
 	"github.com/hpc-auth/hpc-auth/internal/engine"
 	"github.com/hpc-auth/hpc-auth/internal/state"
 	"github.com/hpc-auth/hpc-auth/keyring"
+	"github.com/hpc-auth/hpc-auth/provider"
 )
 
 type refreshFlags struct {
@@ -43,6 +44,7 @@ const keyringTimeout = 5 * time.Second
 
 func (c *cli) engine() *engine.Engine {
 	c.setupLog()
+	provider.UserAgent = "hpc-auth/" + Version
 	dir, _ := c.resolveStateDir()
 	return &engine.Engine{
 		Now:      time.Now,
