@@ -152,7 +152,6 @@ func ExpandHome(p, home string) string {
 	return p
 }
 
-
 // ErrNoProfile: no profile could be chosen.
 var ErrNoProfile = fmt.Errorf("%w: no profile chosen", ErrConfig)
 
