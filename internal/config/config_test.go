@@ -115,7 +115,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"bad default", "default_profile = \"b\"\n[profiles.a]\nprovider = \"nersc\"\nkey = \"/k\"\n", "c.toml:1: default_profile: names profile \"b\""},
 		{"syntax", "[profiles.a\n", "c.toml:1"},
 		{"negative quota", "[profiles.a]\nprovider = \"nersc\"\nkey = \"/k\"\nmax_per_day = -1\n", "c.toml:4: profiles.a.max_per_day"},
-		{"http without url", "[profiles.a]\nprovider = \"http\"\nkey = \"/k\"\ncertificate_field = \"c\"\n", "profiles.a.url: missing"},
+		{"http without url", "[profiles.a]\nprovider = \"http\"\nkey = \"/k\"\n", "profiles.a.url: missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("/etc/c.toml", []byte(tc.in), home)

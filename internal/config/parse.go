@@ -219,9 +219,6 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 			if p.URL == "" {
 				return nil, bad(k+"url", "missing: the http provider needs the key service's URL")
 			}
-			if p.CertificateField == "" {
-				return nil, bad(k+"certificate_field", "missing: the JSON field of the answer that holds the certificate")
-			}
 		}
 		c.Profiles[name] = p
 	}
