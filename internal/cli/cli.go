@@ -214,9 +214,22 @@ func (c *cli) chooseProfile(cfg *config.Config) (*config.Profile, error) {
 	return cfg.Choose(c.profile, c.getenv("HPC_AUTH_PROFILE"), c.argv0)
 }
 
-// profiles returns the profiles a command acts on: all of them with --all,
-// else the chosen one.
-func (c *cli) profiles(cfg *config.Config, all bool) ([]*config.Profile, error) {
+// oneProfile loads the config and returns the chosen profile.
+func (c *cli) oneProfile() (*config.Profile, error) {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return c.chooseProfile(cfg)
+}
+
+// profiles loads the config and returns the profiles a command acts on: all
+// of them with --all, else the chosen one.
+func (c *cli) profiles(all bool) ([]*config.Profile, error) {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return nil, err
+	}
 	if !all {
 		p, err := c.chooseProfile(cfg)
 		if err != nil {

@@ -29,11 +29,7 @@ func runDoctor(c *cli, args []string) int {
 	if fs.NArg() > 1 {
 		return c.usageFail(&usageError{msg: "doctor takes at most one HOST", cmd: "doctor"})
 	}
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return c.fail("", err)
-	}
-	p, err := c.chooseProfile(cfg)
+	p, err := c.oneProfile()
 	if err != nil {
 		return c.fail("", err)
 	}

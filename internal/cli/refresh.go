@@ -79,11 +79,7 @@ func runRefresh(c *cli, rf *refreshFlags, args []string) int {
 		}
 		o.MinValidity = &th
 	}
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return c.fail("", err)
-	}
-	ps, err := c.profiles(cfg, rf.all)
+	ps, err := c.profiles(rf.all)
 	if err != nil {
 		return c.fail("", err)
 	}

@@ -54,11 +54,7 @@ func runSecret(c *cli, args []string) int {
 	default:
 		return c.usageFail(&usageError{msg: fmt.Sprintf("unknown secret action %q (set, delete, check)", action), cmd: "secret"})
 	}
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return c.fail("", err)
-	}
-	p, err := c.chooseProfile(cfg)
+	p, err := c.oneProfile()
 	if err != nil {
 		return c.fail("", err)
 	}

@@ -48,11 +48,7 @@ func runStatus(c *cli, args []string) int {
 	if fs.NArg() > 0 {
 		return c.usageFail(&usageError{msg: fmt.Sprintf("unexpected argument %q", fs.Arg(0)), cmd: "status"})
 	}
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return c.fail("", err)
-	}
-	ps, err := c.profiles(cfg, *all)
+	ps, err := c.profiles(*all)
 	if err != nil {
 		return c.fail("", err)
 	}

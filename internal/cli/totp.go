@@ -21,11 +21,7 @@ func runTOTP(c *cli, args []string) int {
 	if fs.NArg() > 0 {
 		return c.usageFail(&usageError{msg: fmt.Sprintf("unexpected argument %q", fs.Arg(0)), cmd: "totp"})
 	}
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return c.fail("", err)
-	}
-	p, err := c.chooseProfile(cfg)
+	p, err := c.oneProfile()
 	if err != nil {
 		return c.fail("", err)
 	}
