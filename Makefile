@@ -22,9 +22,11 @@ install: build
 	install -d $(PREFIX)/bin
 	install -m 0755 bin/hpc-auth bin/hpc-auth-engine $(PREFIX)/bin/
 
-# Placeholder: the lead fills in cmd/hpc-auth-demo.
+# The whole flow against built-in fakes (examples/demo): builds both binaries into a
+# private temp dir, runs fake key services in-process and, when installed, a real sshd.
+# Takes up to ~35 s: it waits once for a fresh TOTP time step.
 demo:
-	$(GO) run ./cmd/hpc-auth-demo
+	GO="$(GO)" $(GO) run ./examples/demo
 
 # Placeholder: scripts/bench-fastpath.sh (Go fast path vs the AiiDA-docs bash baseline).
 bench:
