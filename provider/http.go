@@ -364,12 +364,12 @@ func httpSecrets(ctx context.Context, req *Request, needPassword, needOTP bool) 
 	}
 	if needPassword {
 		if password, err = req.Secrets.Password(ctx); err != nil {
-			return "", "", fmt.Errorf("password: %w", err)
+			return "", "", err // Secrets names the secret and where it comes from
 		}
 	}
 	if needOTP {
 		if otp, err = req.Secrets.OTP(ctx); err != nil {
-			return "", "", fmt.Errorf("one-time code: %w", err)
+			return "", "", err
 		}
 	}
 	return password, otp, nil

@@ -64,10 +64,10 @@ func classify(err error, profile string, now time.Time) (code int, hint string) 
 		return exitConfig, "fix the config file (see the README)"
 	case errors.Is(err, config.ErrNoConfig):
 		return exitConfig, "create it (see the README's quick start) or point --config / HPC_AUTH_CONFIG at it"
-	case errors.Is(err, keyring.ErrUnavailable):
-		return exitConfig, "no Secret Service on this session bus: use another reference (env:, file:, cmd:) in the config, or run inside the desktop session"
-	case errors.Is(err, keyring.ErrLocked):
-		return exitConfig, "the keyring is locked: unlock it (log in to the desktop session), or use another secret reference"
+	case errors.Is(err, keyring.ErrUnavailable), errors.Is(err, keyring.ErrLocked):
+		// The keyring's own message says why and what to do on this
+		// platform; the hint is how to check the fix.
+		return exitConfig, fmt.Sprintf("then check with: %s secret check", p)
 	case errors.Is(err, keyring.ErrNotFound), errors.Is(err, keyring.ErrEmpty):
 		return exitConfig, fmt.Sprintf("store it with: %s secret set password (or totp)", p)
 	case errors.Is(err, keyring.ErrInsecureFile):

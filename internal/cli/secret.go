@@ -69,7 +69,7 @@ func runSecret(c *cli, args []string) int {
 			return c.fail(p.Name, err)
 		}
 		if err := e.Secrets.Delete(ctx, ref); err != nil {
-			return c.fail(p.Name, fmt.Errorf("%s from %s: %w", kind, ref, err))
+			return c.fail(p.Name, fmt.Errorf("%s: %w", kind, err))
 		}
 		if !c.quiet {
 			fmt.Fprintf(c.stdout, "deleted the %s of %s from %s\n", kind, p.Name, ref)
@@ -125,7 +125,7 @@ func (c *cli) secretSet(ctx context.Context, e *engine.Engine, p *config.Profile
 		left = sec.Period - time.Duration(now.UnixNano())%sec.Period
 	}
 	if err := e.Secrets.Set(ctx, ref, value); err != nil {
-		return c.fail(p.Name, fmt.Errorf("storing the %s in %s: %w", kind, ref, err))
+		return c.fail(p.Name, fmt.Errorf("storing the %s: %w", kind, err))
 	}
 	value = ""
 	if !c.quiet {
@@ -193,10 +193,10 @@ func (c *cli) secretCheck(ctx context.Context, e *engine.Engine, p *config.Profi
 		case errors.Is(err, keyring.ErrNotFound), errors.Is(err, keyring.ErrEmpty):
 			fmt.Fprintf(c.stdout, "%-8s missing (%s)\n", kind, ref)
 		default:
-			fmt.Fprintf(c.stdout, "%-8s unreadable (%s): %s\n", kind, ref, oneLine(err.Error()))
+			fmt.Fprintf(c.stdout, "%-8s unreadable: %s\n", kind, oneLine(err.Error()))
 		}
 		if firstErr == nil {
-			firstErr = fmt.Errorf("%s from %s: %w", kind, ref, err)
+			firstErr = fmt.Errorf("%s: %w", kind, err)
 		}
 		worst = exitConfig
 	}

@@ -32,7 +32,7 @@ func runTOTP(c *cli, args []string) int {
 	}
 	raw, err := e.Secrets.Get(context.Background(), ref)
 	if err != nil {
-		return c.fail(p.Name, fmt.Errorf("TOTP secret from %s: %w", ref, err))
+		return c.fail(p.Name, fmt.Errorf("TOTP secret: %w", err))
 	}
 	sec, err := totp.Parse(raw)
 	if err != nil {

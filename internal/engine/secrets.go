@@ -50,7 +50,7 @@ func (s *profileSecrets) Password(ctx context.Context) (string, error) {
 	}
 	v, err := s.e.Secrets.Get(ctx, ref)
 	if err != nil {
-		return "", fmt.Errorf("password from %s: %w", ref, err)
+		return "", fmt.Errorf("password: %w", err) // err names the reference
 	}
 	s.password, s.havePass = v, true
 	return v, nil
@@ -63,7 +63,7 @@ func (s *profileSecrets) OTP(ctx context.Context) (string, error) {
 	}
 	raw, err := s.e.Secrets.Get(ctx, ref)
 	if err != nil {
-		return "", fmt.Errorf("TOTP secret from %s: %w", ref, err)
+		return "", fmt.Errorf("TOTP secret: %w", err) // err names the reference
 	}
 	sec, err := totp.Parse(raw)
 	raw = ""
