@@ -13,6 +13,7 @@ import (
 
 	"github.com/hpc-auth/hpc-auth/cert"
 	"github.com/hpc-auth/hpc-auth/cert/certtest"
+	"github.com/hpc-auth/hpc-auth/cert/quick"
 	"github.com/hpc-auth/hpc-auth/internal/config"
 	"github.com/hpc-auth/hpc-auth/internal/state"
 	"github.com/hpc-auth/hpc-auth/provider"
@@ -190,5 +191,37 @@ func TestRefusedAnswerLeavesFiles(t *testing.T) {
 				t.Fatal("a refused answer changed the installed files")
 			}
 		})
+	}
+}
+
+// installingProvider writes the key and certificate itself, without a .pub,
+// as centre scripts do.
+type installingProvider struct {
+	r *rig
+	t *testing.T
+}
+
+func (f installingProvider) Renew(ctx context.Context, req *provider.Request) (*provider.Result, error) {
+	priv, pub := certtest.NewKey(f.t)
+	c := f.r.ca.Sign(f.t, pub, certtest.Options{Principals: []string{"u"}, ValidAfter: f.r.now.Add(-time.Minute), ValidBefore: f.r.now.Add(24 * time.Hour)})
+	if err := os.WriteFile(req.Key, priv, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(req.Certificate, c, 0o644); err != nil {
+		return nil, err
+	}
+	return &provider.Result{Installed: true}, nil
+}
+
+// TestInstalledByProviderGetsPub: after a provider installs a pair without
+// a .pub, the engine writes one, so that the next run takes the fast path.
+func TestInstalledByProviderGetsPub(t *testing.T) {
+	r := newRig(t)
+	r.e.NewProvider = func(*config.Profile, *Engine) (provider.Provider, error) { return installingProvider{r, t}, nil }
+	if out, err := r.e.Refresh(context.Background(), r.p, Options{}); err != nil || out.Action != Renewed {
+		t.Fatalf("%v %v", out, err)
+	}
+	if !quick.Check(r.p.Key, r.p.Certificate, "", r.p.MinValidity, r.now) {
+		t.Fatal("the fast path does not accept the installed pair")
 	}
 }

@@ -248,6 +248,14 @@ func (e *Engine) install(p *config.Profile, res *provider.Result) (*ssh.Certific
 		if err != nil {
 			return nil, bad(fmt.Errorf("after the provider's command: %w", err))
 		}
+		// Centre scripts often write no .pub (cscs-keygen.sh does not);
+		// the fast path compares the certificate with the .pub, so give
+		// it one, derived from the certificate just checked against the key.
+		if _, err := os.Lstat(p.Key + ".pub"); errors.Is(err, os.ErrNotExist) {
+			if err := state.WriteFileAtomic(p.Key+".pub", ssh.MarshalAuthorizedKey(c.Key), 0o644); err != nil {
+				e.Log.Warn("cannot write the public key", "path", p.Key+".pub", "err", err.Error())
+			}
+		}
 		return c, nil
 	}
 	c, err := cert.Parse(res.Certificate)
