@@ -1,11 +1,9 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 )
@@ -88,17 +86,7 @@ func (p *genericProvider) Renew(ctx context.Context, req *Request) (*Result, err
 	for k, v := range p.request {
 		fields[k] = r.Replace(v)
 	}
-	body, err := json.Marshal(fields)
-	if err != nil {
-		return nil, fmt.Errorf("encoding request: %w", err)
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.svc.url.String(), bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Accept", "application/json")
-	ans, err := p.svc.do(ctx, httpLogger(req), hreq, secrets, httpJSONMessage)
+	ans, err := p.svc.postJSON(ctx, req, fields, secrets, httpJSONMessage)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,11 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -217,6 +219,21 @@ type httpAnswer struct {
 // httpDo sends hreq and reads the answer. Any failure comes back as a
 // *ServiceError: transport errors as ErrUnavailable, non-2xx statuses
 // classified by httpStatusError with the message that errMessage finds in
+// postJSON POSTs body as JSON and returns the answer (see do).
+func (s *httpService) postJSON(ctx context.Context, req *Request, body any, secrets []string, errMessage func([]byte) string) (*httpAnswer, error) {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("encoding request: %w", err)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url.String(), bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/json")
+	return s.do(ctx, httpLogger(req), hreq, secrets, errMessage)
+}
+
 // the body, scrubbed of secrets.
 func (s *httpService) do(ctx context.Context, log *slog.Logger, hreq *http.Request, secrets []string, errMessage func([]byte) string) (*httpAnswer, error) {
 	hreq.Header.Set("User-Agent", UserAgent)

@@ -1,11 +1,9 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 )
 
@@ -59,17 +57,7 @@ func (p *lbnlProvider) Renew(ctx context.Context, req *Request) (*Result, error)
 		return nil, err
 	}
 	secrets := httpSecretForms(user, password, otp)
-	body, err := json.Marshal(map[string]string{"username": user, "password": password, "mfa": otp, "lifetime": p.lifetime})
-	if err != nil {
-		return nil, fmt.Errorf("encoding request: %w", err)
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.svc.url.String(), bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Accept", "application/json")
-	ans, err := p.svc.do(ctx, httpLogger(req), hreq, secrets, nil)
+	ans, err := p.svc.postJSON(ctx, req, map[string]string{"username": user, "password": password, "mfa": otp, "lifetime": p.lifetime}, secrets, nil)
 	if err != nil {
 		return nil, err
 	}
