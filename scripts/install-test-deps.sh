@@ -33,6 +33,8 @@ missing=()
 for p in "${packages[@]}"; do
 	installed "$p" || missing+=("$p")
 done
+# The fake centre scripts include a Python getpass client; any python3 will do.
+command -v python3 >/dev/null 2>&1 || installed python3 || missing+=(python3)
 
 # How to become root, if needed: nothing when root, "sudo -n" when it works, else fail.
 as_root=()

@@ -74,6 +74,9 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 func scriptSetup(env *testscript.Env) error {
 	work := env.WorkDir
 	env.Setenv("HOME", work)
+	// Under -race every exit sleeps a second by default; these processes
+	// are short-lived and many.
+	env.Setenv("GORACE", "atexit_sleep_ms=0")
 	env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, ".config"))
 	env.Setenv("STATE", filepath.Join(work, ".local", "state", "hpc-auth"))
 	u, err := user.Current()

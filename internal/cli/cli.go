@@ -206,7 +206,11 @@ func (c *cli) loadConfig() (*config.Config, error) {
 		}
 		path = p
 	}
-	return config.Load(path)
+	cfg, err := config.Load(path)
+	if err == nil {
+		c.hideSecretEnv(cfg)
+	}
+	return cfg, err
 }
 
 // chooseProfile applies the spec's order (see config.Choose).

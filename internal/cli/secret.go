@@ -35,11 +35,20 @@ func runSecret(c *cli, args []string) int {
 		return c.usageFail(&usageError{msg: "secret needs an action: set KIND, delete KIND or check", cmd: "secret"})
 	}
 	action := rest[0]
-	// Flags may follow the action: `secret set totp --stdin`.
-	if err := fs.Parse(rest[1:]); err != nil {
-		return c.flagError(err, cmd)
+	// Flags may follow the action and the kind, as in the usage:
+	// `secret set totp --stdin`. The flag package stops at the first
+	// argument that is not a flag, so parse again after each one.
+	var words []string
+	for rest = rest[1:]; ; {
+		if err := fs.Parse(rest); err != nil {
+			return c.flagError(err, cmd)
+		}
+		if rest = fs.Args(); len(rest) == 0 {
+			break
+		}
+		words, rest = append(words, rest[0]), rest[1:]
 	}
-	rest = fs.Args()
+	rest = words
 	var kind string
 	switch action {
 	case "set", "delete":
@@ -85,7 +94,7 @@ func (c *cli) secretSet(ctx context.Context, e *engine.Engine, p *config.Profile
 		return c.fail(p.Name, err)
 	}
 	if ref.Kind != keyring.KeyringDefault && ref.Kind != keyring.KeyringItem {
-		return c.fail(p.Name, fmt.Errorf("%w: the %s comes from %s; change it there", keyring.ErrReadOnly, kind, ref))
+		return c.fail(p.Name, fmt.Errorf("%w: the %s comes from %s", keyring.ErrReadOnly, kind, ref))
 	}
 	var value string
 	if fromStdin {
@@ -102,7 +111,8 @@ func (c *cli) secretSet(ctx context.Context, e *engine.Engine, p *config.Profile
 		if !term.IsTerminal(fd) {
 			return c.fail(p.Name, fmt.Errorf("%w: no terminal to read the %s from; pipe it with --stdin", errNoTerminal, kind))
 		}
-		fmt.Fprintf(c.stderr, "%s for %s: ", strings.ToUpper(kind[:1])+kind[1:], p.Name)
+		label := map[string]string{"password": "Password", "totp": "TOTP secret (base32 or otpauth:// URI)"}[kind]
+		fmt.Fprintf(c.stderr, "%s for %s: ", label, p.Name)
 		b, err := term.ReadPassword(fd)
 		fmt.Fprintln(c.stderr)
 		if err != nil {

@@ -179,12 +179,21 @@ func (e *Engine) renewLocked(ctx context.Context, p *config.Profile, min cert.Th
 	if err != nil {
 		return nil, err
 	}
+	secrets := e.secretsFor(p)
+	// As with the lock above: while the certificate in place still logs in
+	// for at least grace, do not hold the caller up for a fresh TOTP step.
+	// A human's --force waits.
+	if !force && p.Grace > 0 {
+		if c, err := Usable(p, now); err == nil && cert.WindowOf(c).Remaining(now) >= p.Grace {
+			secrets.noWait = true
+		}
+	}
 	req := &provider.Request{
 		Profile:     p.Name,
 		Username:    Username(p),
 		Key:         p.Key,
 		Certificate: p.Certificate,
-		Secrets:     e.secretsFor(p),
+		Secrets:     secrets,
 		Terminal:    e.Terminal,
 		Log:         e.Log.With("profile", p.Name, "provider", p.Provider),
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/hpc-auth/hpc-auth/internal/config"
 	"github.com/hpc-auth/hpc-auth/keyring"
@@ -21,7 +22,14 @@ type profileSecrets struct {
 	p        *config.Profile
 	password string
 	havePass bool
+	// noWait: the certificate in place still logs in for at least grace,
+	// so the caller (an AiiDA worker about to connect) is not held up for
+	// a fresh TOTP step, which can take a whole period; a later run renews.
+	noWait bool
 }
+
+// noWaitOTP bounds the wait for a TOTP step when noWait is set.
+const noWaitOTP = 2 * time.Second
 
 func (e *Engine) secretsFor(p *config.Profile) *profileSecrets {
 	return &profileSecrets{e: e, p: p}
@@ -74,6 +82,11 @@ func (s *profileSecrets) OTP(ctx context.Context) (string, error) {
 		Path: filepath.Join(s.e.State.Dir, LedgerFile),
 		Now:  s.e.Now,
 		Log:  s.e.Log.With("profile", s.p.Name),
+	}
+	if s.noWait {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, noWaitOTP)
+		defer cancel()
 	}
 	return l.Next(ctx, sec)
 }
