@@ -113,6 +113,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"bad regexp", "[profiles.a]\nprovider = \"script\"\nkey = \"/k\"\ncommand = [\"x\"]\n[[profiles.a.dialog]]\nexpect = \"(\"\n", "c.toml:6: profiles.a.dialog.0.expect: not a valid Go regular expression"},
 		{"wrong type", "[profiles.a]\nprovider = \"nersc\"\nkey = \"/k\"\nagent = \"yes\"\n", "c.toml:4"},
 		{"bad default", "default_profile = \"b\"\n[profiles.a]\nprovider = \"nersc\"\nkey = \"/k\"\n", "c.toml:1: default_profile: names profile \"b\""},
+		{"reserved name", "[profiles.engine]\nprovider = \"nersc\"\nkey = \"/k\"\n", "c.toml:1: profiles.engine: the name \"engine\" is reserved"},
 		{"syntax", "[profiles.a\n", "c.toml:1"},
 		{"negative quota", "[profiles.a]\nprovider = \"nersc\"\nkey = \"/k\"\nmax_per_day = -1\n", "c.toml:4: profiles.a.max_per_day"},
 		{"http without url", "[profiles.a]\nprovider = \"http\"\nkey = \"/k\"\n", "profiles.a.url: missing"},

@@ -106,6 +106,9 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 		if !validName(name) {
 			return nil, bad("profiles."+name, "profile names use letters, digits, '.', '_' and '-' and start with a letter or digit")
 		}
+		if name == "engine" {
+			return nil, bad("profiles."+name, "the name \"engine\" is reserved: hpc-auth-engine is hpc-auth's own second binary, not a launcher")
+		}
 		if rp == nil {
 			rp = &rawProfile{}
 		}
