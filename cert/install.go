@@ -1,8 +1,6 @@
 package cert
 
 import (
-	"github.com/hpc-auth/hpc-auth/cert/quick"
-
 	"bytes"
 	"encoding/pem"
 	"errors"
@@ -12,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/hpc-auth/hpc-auth/cert/quick"
 )
 
 // Pair is what Install writes.

@@ -1,8 +1,6 @@
 package cert
 
 import (
-	"github.com/hpc-auth/hpc-auth/cert/quick"
-
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +8,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/hpc-auth/hpc-auth/cert/quick"
 )
 
 // Pending reports whether an interrupted Install left staged files, so that

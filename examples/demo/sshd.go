@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/hpc-auth/hpc-auth/internal/sshtest"
 )
 
 // The login step runs a real OpenSSH sshd on 127.0.0.1 that trusts only the
@@ -113,27 +115,11 @@ func (d *demo) startSSHD(caPub []byte) (port int, stop func(), err error) {
 		return 0, nil, err
 	}
 	for range bindAttempts {
-		port, err = freePort()
+		port, err = sshtest.FreePort()
 		if err != nil {
 			return 0, nil, err
 		}
-		cfg := fmt.Sprintf(`Port %d
-ListenAddress 127.0.0.1
-HostKey %s
-PidFile %s
-TrustedUserCAKeys %s
-AuthorizedKeysFile none
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-PermitRootLogin prohibit-password
-StrictModes no
-UseDNS no
-PrintMotd no
-PrintLastLog no
-X11Forwarding no
-`, port, hostKeyFile, filepath.Join(dir, "sshd.pid"), caFile)
+		cfg := sshtest.Config(port, hostKeyFile, filepath.Join(dir, "sshd.pid"), caFile)
 		cfgFile := filepath.Join(dir, "sshd_config")
 		if err = os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 			return 0, nil, err
@@ -231,13 +217,4 @@ func probe(addr string, hostKey ssh.PublicKey) error {
 		return errors.New("handshake succeeded without a host key check")
 	}
 	return err
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -226,6 +226,13 @@ func (s *Server) probe(addr string, exited <-chan struct{}) error {
 }
 
 func (s *Server) config(port int) string {
+	return Config(port, filepath.Join(s.Dir, "host_ed25519"), filepath.Join(s.Dir, "sshd.pid"), s.CAPublicKeyFile)
+}
+
+// Config is an sshd_config for 127.0.0.1:port that lets in exactly the
+// user certificates signed by the CA in caFile (no authorized_keys, no
+// passwords). The demo uses it too.
+func Config(port int, hostKey, pidFile, caFile string) string {
 	return fmt.Sprintf(`Port %d
 ListenAddress 127.0.0.1
 HostKey %s
@@ -243,14 +250,14 @@ PrintMotd no
 PrintLastLog no
 X11Forwarding no
 Subsystem sftp internal-sftp
-`, port, filepath.Join(s.Dir, "host_ed25519"), filepath.Join(s.Dir, "sshd.pid"), s.CAPublicKeyFile)
+`, port, hostKey, pidFile, caFile)
 }
 
-var pickPort = freePort // replaced in tests to force a bind conflict
+var pickPort = FreePort // replaced in tests to force a bind conflict
 
-// freePort asks the kernel for a free loopback port. It is free only at that moment,
+// FreePort asks the kernel for a free loopback port. It is free only at that moment,
 // so Start retries when sshd then fails to bind it.
-func freePort() (int, error) {
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
