@@ -225,3 +225,17 @@ func TestInstalledByProviderGetsPub(t *testing.T) {
 		t.Fatal("the fast path does not accept the installed pair")
 	}
 }
+
+// TestInstallFailsToWrite: a key directory that cannot be written gives
+// cert.ErrWrite (exit 73), not a bad answer.
+func TestInstallFailsToWrite(t *testing.T) {
+	r := newRig(t)
+	blocker := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocker, nil, 0o600)
+	r.p.Key = filepath.Join(blocker, "id") // a directory that is a file
+	r.p.Certificate = r.p.Key + "-cert.pub"
+	_, err := r.e.Refresh(context.Background(), r.p, Options{})
+	if !errors.Is(err, cert.ErrWrite) || errors.Is(err, provider.ErrBadAnswer) {
+		t.Fatalf("err = %v, want cert.ErrWrite", err)
+	}
+}
