@@ -57,6 +57,7 @@ type Server struct {
 	CAPublicKeyFile string     // CA public key in authorized_keys format (TrustedUserCAKeys)
 
 	hostKey ssh.PublicKey
+	stop    func()
 	logFile string
 }
 
@@ -67,51 +68,83 @@ func Start(t testing.TB, ca ssh.Signer) *Server {
 	if _, err := os.Stat(sshdPath); err != nil {
 		t.Fatalf("%s (%v)", missingServer, err)
 	}
-	u, err := user.Current()
-	if err != nil {
-		t.Fatalf("sshtest: current user: %v", err)
-	}
 	if ca == nil {
 		_, ca = newKey(t)
 	}
+	s, err := Launch(t.TempDir(), ssh.MarshalAuthorizedKey(ca.PublicKey()))
+	if err != nil {
+		t.Fatalf("sshtest: %v", err)
+	}
+	s.CA = ca
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Launch runs sshd in dir (private to the caller) trusting the CA whose
+// authorized_keys line is caPub, until Stop. It needs no testing.TB, so that
+// the demo runs the same server; Start is the tests' wrapper.
+func Launch(dir string, caPub []byte) (*Server, error) {
+	u, err := user.Current()
+	if err != nil {
+		return nil, fmt.Errorf("current user: %w", err)
+	}
 	if os.Geteuid() == 0 {
 		if err := os.MkdirAll(privsepDir, 0o755); err != nil {
-			t.Fatalf("sshtest: create %s: %v", privsepDir, err)
+			return nil, fmt.Errorf("create %s: %w", privsepDir, err)
 		}
 	}
-
-	dir := t.TempDir()
 	s := &Server{
 		User:            u.Username,
 		Dir:             dir,
-		CA:              ca,
 		CAPublicKeyFile: filepath.Join(dir, "ca.pub"),
 		logFile:         filepath.Join(dir, "sshd.log"),
 	}
-	writeFile(t, s.CAPublicKeyFile, ssh.MarshalAuthorizedKey(ca.PublicKey()), 0o644)
-	hostPriv, host := newKey(t)
+	if err := os.WriteFile(s.CAPublicKeyFile, caPub, 0o644); err != nil {
+		return nil, err
+	}
+	_, hostPriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	host, err := ssh.NewSignerFromKey(hostPriv)
+	if err != nil {
+		return nil, err
+	}
 	s.hostKey = host.PublicKey()
-	writePrivateKey(t, filepath.Join(dir, "host_ed25519"), hostPriv)
+	// 0600: sshd refuses host keys that others can read.
+	block, err := ssh.MarshalPrivateKey(hostPriv, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "host_ed25519"), pem.EncodeToMemory(block), 0o600); err != nil {
+		return nil, err
+	}
 
 	var lastErr error
 	for range bindAttempts {
 		port, err := pickPort()
 		if err != nil {
-			t.Fatalf("sshtest: pick a free port: %v", err)
+			return nil, fmt.Errorf("pick a free port: %w", err)
 		}
-		stop, err := s.run(t, port)
+		stop, err := s.run(port)
 		if err == nil {
 			s.Port, s.Addr = port, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-			t.Cleanup(stop)
-			return s
+			s.stop = stop
+			return s, nil
 		}
 		lastErr = err
 		if !errors.Is(err, errBind) {
 			break
 		}
 	}
-	t.Fatalf("sshtest: start sshd: %v\nsshd log:\n%s", lastErr, s.Log())
-	return nil
+	return nil, fmt.Errorf("start sshd: %v\nsshd log:\n%s", lastErr, s.Log())
+}
+
+// Stop stops sshd and its connection children.
+func (s *Server) Stop() {
+	if s.stop != nil {
+		s.stop()
+	}
 }
 
 // Principal is the name to put into certificates: the login user.
@@ -128,9 +161,11 @@ var errBind = errors.New("port already in use")
 
 // run starts sshd on port and waits until it serves our host key. It returns a stop
 // function, or errBind when the port was taken between picking and binding.
-func (s *Server) run(t testing.TB, port int) (stop func(), err error) {
+func (s *Server) run(port int) (stop func(), err error) {
 	cfg := filepath.Join(s.Dir, "sshd_config")
-	writeFile(t, cfg, []byte(s.config(port)), 0o644)
+	if err := os.WriteFile(cfg, []byte(s.config(port)), 0o644); err != nil {
+		return nil, err
+	}
 
 	// sshd logs with -e to stderr; it goes to a file, never to our own stdout/stderr.
 	log, err := os.OpenFile(s.logFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -140,6 +175,7 @@ func (s *Server) run(t testing.TB, port int) (stop func(), err error) {
 	defer log.Close()
 	cmd := exec.Command(sshdPath, "-D", "-e", "-f", cfg)
 	cmd.Dir = s.Dir
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"} // nothing of ours, no secrets
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -226,13 +262,13 @@ func (s *Server) probe(addr string, exited <-chan struct{}) error {
 }
 
 func (s *Server) config(port int) string {
-	return Config(port, filepath.Join(s.Dir, "host_ed25519"), filepath.Join(s.Dir, "sshd.pid"), s.CAPublicKeyFile)
+	return config(port, filepath.Join(s.Dir, "host_ed25519"), filepath.Join(s.Dir, "sshd.pid"), s.CAPublicKeyFile)
 }
 
-// Config is an sshd_config for 127.0.0.1:port that lets in exactly the
+// config is an sshd_config for 127.0.0.1:port that lets in exactly the
 // user certificates signed by the CA in caFile (no authorized_keys, no
-// passwords). The demo uses it too.
-func Config(port int, hostKey, pidFile, caFile string) string {
+// passwords).
+func config(port int, hostKey, pidFile, caFile string) string {
 	return fmt.Sprintf(`Port %d
 ListenAddress 127.0.0.1
 HostKey %s
@@ -253,11 +289,11 @@ Subsystem sftp internal-sftp
 `, port, hostKey, pidFile, caFile)
 }
 
-var pickPort = FreePort // replaced in tests to force a bind conflict
+var pickPort = freePort // replaced in tests to force a bind conflict
 
-// FreePort asks the kernel for a free loopback port. It is free only at that moment,
+// freePort asks the kernel for a free loopback port. It is free only at that moment,
 // so Start retries when sshd then fails to bind it.
-func FreePort() (int, error) {
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
