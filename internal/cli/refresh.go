@@ -104,8 +104,7 @@ func (c *cli) refreshOne(ctx context.Context, e *engine.Engine, p *config.Profil
 		return c.fail(p.Name, err)
 	}
 	if out.Action == engine.GraceWarning {
-		code, hint := classify(out.Warning, p.Name, time.Now())
-		_ = code
+		_, hint := classify(out.Warning, p.Name, time.Now())
 		c.warn(p.Name, fmt.Sprintf("renewal failed (%s); the current certificate is still valid for %s, so this run succeeds; %s", out.Warning, roundDur(out.Left), hint))
 		return exitOK
 	}

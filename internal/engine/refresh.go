@@ -155,10 +155,9 @@ func (e *Engine) renewLocked(ctx context.Context, p *config.Profile, min cert.Th
 	now := e.Now()
 	// Re-check under the lock: another process may have renewed while we
 	// waited, and a second renewal would only burn the daily quota.
-	if !force {
-		if c, err := Usable(p, now); err == nil && cert.Fresh(c, now, min) == nil {
-			return &Outcome{Action: RenewedByOther, Left: cert.WindowOf(c).Remaining(now)}, nil
-		}
+	cur, curErr := Usable(p, now)
+	if !force && curErr == nil && cert.Fresh(cur, now, min) == nil {
+		return &Outcome{Action: RenewedByOther, Left: cert.WindowOf(cur).Remaining(now)}, nil
 	}
 	st, err := e.State.Load(p.Name)
 	if err != nil {
@@ -183,10 +182,8 @@ func (e *Engine) renewLocked(ctx context.Context, p *config.Profile, min cert.Th
 	// As with the lock above: while the certificate in place still logs in
 	// for at least grace, do not hold the caller up for a fresh TOTP step.
 	// A human's --force waits.
-	if !force && p.Grace > 0 {
-		if c, err := Usable(p, now); err == nil && cert.WindowOf(c).Remaining(now) >= p.Grace {
-			secrets.noWait = true
-		}
+	if !force && p.Grace > 0 && curErr == nil && cert.WindowOf(cur).Remaining(now) >= p.Grace {
+		secrets.noWait = true
 	}
 	req := &provider.Request{
 		Profile:     p.Name,
